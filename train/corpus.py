@@ -1,0 +1,184 @@
+"""Read labeled sentences from JSONL, validate them, and split them into a DatasetDict."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from datasets import Dataset, DatasetDict, Features, Sequence as SequenceFeature, Value
+
+from train.jsonl import iter_jsonl
+
+REQUIRED_FIELDS = ("id", "text", "labels", "source")
+SPLITS = ("train", "validation", "test")
+FEATURES = Features(
+    {
+        "id": Value("string"),
+        "text": Value("string"),
+        "labels": SequenceFeature(Value("string")),
+        "source": Value("string"),
+    }
+)
+
+
+class DataError(ValueError):
+    """Labeled data that cannot be used as it is; the message says where and what to fix."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    splits: DatasetDict
+    themes: tuple[str, ...]
+    fingerprint: str  # digest of the records and of how they were split
+    duplicates_removed: int
+
+
+def read_records(files: Sequence[str | Path], themes: Sequence[str]) -> list[dict]:
+    """Every labeled row of ``files``, validated; labels come back sorted."""
+    if not files:
+        raise DataError("no labeled data files given; point data.files at data/*.jsonl")
+    known = set(themes)
+    seen: dict[str, str] = {}
+    records = []
+    for path in map(Path, files):
+        if not path.is_file():
+            raise DataError(f"{path}: no such data file; check data.files")
+        for line, row in iter_jsonl(path):
+            where = f"{path}:{line}"
+            record = _validated(row, known, where)
+            if record["id"] in seen:
+                raise DataError(f"{where}: duplicate id {record['id']!r} (first at {seen[record['id']]}); give each row its own id")
+            seen[record["id"]] = where
+            records.append(record)
+    if not records:
+        raise DataError(f"no labeled rows in {', '.join(map(str, files))}")
+    return records
+
+
+def _validated(row: object, themes: set[str], where: str) -> dict:
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected a JSON object per line, got {type(row).__name__}")
+    missing = [name for name in REQUIRED_FIELDS if name not in row]
+    if missing:
+        raise DataError(f"{where}: missing field(s) {', '.join(missing)}; each row needs {', '.join(REQUIRED_FIELDS)}")
+    for name in ("id", "text", "source"):
+        if not isinstance(row[name], str) or not row[name].strip():
+            raise DataError(f"{where}: field {name!r} must be a non-empty string")
+    labels = row["labels"]
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise DataError(f"{where}: 'labels' must be a list of theme names ([] for none)")
+    unknown = sorted(set(labels) - themes)
+    if unknown:
+        raise DataError(f"{where}: unknown theme(s) {', '.join(unknown)}; use {', '.join(sorted(themes))}")
+    if len(set(labels)) != len(labels):
+        raise DataError(f"{where}: a theme is repeated in 'labels'")
+    return {"id": row["id"], "text": row["text"], "labels": sorted(labels), "source": row["source"]}
+
+
+def normalise(text: str) -> str:
+    """The text as compared for duplicates: case, accents, punctuation and spacing ignored."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join(re.findall(r"\w+", text))
+
+
+def drop_exact_duplicates(records: list[dict]) -> list[dict]:
+    """Keep the first of rows with the same normalised text; conflicting labels are an error."""
+    first: dict[str, dict] = {}
+    for record in records:
+        key = normalise(record["text"])
+        kept = first.setdefault(key, record)
+        if kept["labels"] != record["labels"]:
+            raise DataError(
+                f"ids {kept['id']!r} and {record['id']!r} have the same text but different labels; "
+                "make them agree or remove one"
+            )
+    return list(first.values())
+
+
+def near_duplicate_groups(texts: Sequence[str], threshold: float) -> np.ndarray:
+    """A group number per text; texts whose character n-gram cosine >= threshold share one."""
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit_transform(map(normalise, texts))
+    similar = (vectors @ vectors.T) >= threshold
+    return connected_components(similar, directed=False)[1]
+
+
+def split_indices(
+    label_matrix: np.ndarray, groups: np.ndarray, validation: float, test: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Multi-label stratified train/validation/test row indices; a group stays in one split."""
+    from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+
+    group_ids, first_row = np.unique(groups, return_index=True)
+    group_labels = np.stack([label_matrix[groups == g].max(axis=0) for g in group_ids])
+    held_out = validation + test
+    train_g, rest_g = next(
+        MultilabelStratifiedShuffleSplit(n_splits=1, test_size=held_out, random_state=seed).split(
+            first_row, group_labels
+        )
+    )
+    val_g, test_g = next(
+        MultilabelStratifiedShuffleSplit(n_splits=1, test_size=test / held_out, random_state=seed).split(
+            rest_g, group_labels[rest_g]
+        )
+    )
+    parts = {"train": train_g, "validation": rest_g[val_g], "test": rest_g[test_g]}
+    return {name: np.flatnonzero(np.isin(groups, group_ids[g])) for name, g in parts.items()}
+
+
+def fingerprint(records: Sequence[dict], **settings) -> str:
+    """Digest of the rows (in any order) and of the settings that shape the splits."""
+    digest = hashlib.sha256()
+    for record in sorted(records, key=lambda r: r["id"]):
+        digest.update(json.dumps(record, sort_keys=True, ensure_ascii=False).encode())
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def label_matrix(labels: Sequence[Sequence[str]], themes: Sequence[str]) -> np.ndarray:
+    """0/1 matrix, one column per theme in the order given."""
+    column = {theme: i for i, theme in enumerate(themes)}
+    matrix = np.zeros((len(labels), len(themes)), dtype=np.int8)
+    for row, names in enumerate(labels):
+        matrix[row, [column[name] for name in names]] = 1
+    return matrix
+
+
+def load_corpus(
+    files: str | Sequence[str],
+    themes: Sequence[str],
+    validation: float = 0.15,
+    test: float = 0.15,
+    seed: int = 0,
+    near_duplicate_threshold: float = 0.8,
+) -> Corpus:
+    """Labeled sentences as train/validation/test splits, the same for the same data and seed.
+
+    ``files`` is a list of paths or one glob pattern. Exact duplicates are dropped;
+    near-duplicates are kept together in one split, so no test sentence has a twin in training.
+    """
+    paths = sorted(glob.glob(files)) if isinstance(files, str) else list(files)
+    if isinstance(files, str) and not paths:
+        raise DataError(f"no data files match {files}; check data.files")
+    if not 0 < validation < 1 or not 0 < test < 1 or validation + test >= 1:
+        raise DataError("data.validation and data.test must be fractions in (0, 1) that leave room for training")
+    themes = tuple(themes)
+    records = read_records(paths, themes)
+    unique = drop_exact_duplicates(records)
+    labels = label_matrix([r["labels"] for r in unique], themes)
+    groups = near_duplicate_groups([r["text"] for r in unique], near_duplicate_threshold)
+    indices = split_indices(labels, groups, validation, test, seed)
+    splits = DatasetDict(
+        {name: Dataset.from_list([unique[i] for i in sorted(indices[name])], features=FEATURES) for name in SPLITS}
+    )
+    settings = dict(themes=themes, validation=validation, test=test, seed=seed, threshold=near_duplicate_threshold)
+    return Corpus(splits, themes, fingerprint(records, **settings), len(records) - len(unique))
