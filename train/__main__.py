@@ -1,0 +1,24 @@
+"""`python -m train`: train, evaluate, export and track the theme classifier (a Hydra app)."""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from train.config import CONFIG_DIR
+from train.summary import print_summary
+from train.tracking import log_training, training_run
+from train.training import train
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def main(cfg: DictConfig) -> float:
+    with training_run(cfg) as run:
+        result = train(cfg)
+        version = log_training(cfg, result)
+    print_summary(result, run.info.run_id, version)
+    return result.metrics["validation_macro_f1"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Multi-label metrics, threshold tuning and cross-validation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import cross_validate
+
+
+def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, themes: Sequence[str]) -> dict[str, float]:
+    """Macro/micro F1, subset accuracy, no-theme accuracy and per-theme precision/recall/F1."""
+    metrics = {
+        "macro_f1": f1_score(y_true, y_pred, average="macro", zero_division=0),
+        "micro_f1": f1_score(y_true, y_pred, average="micro", zero_division=0),
+        "subset_accuracy": accuracy_score(y_true, y_pred),
+    }
+    no_theme = y_true.sum(axis=1) == 0
+    # Of the sentences with no theme, the share the model also leaves with none.
+    metrics["no_theme_accuracy"] = float((y_pred[no_theme].sum(axis=1) == 0).mean()) if no_theme.any() else float("nan")
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, zero_division=0)
+    for i, theme in enumerate(themes):
+        metrics[f"{theme}_precision"] = precision[i]
+        metrics[f"{theme}_recall"] = recall[i]
+        metrics[f"{theme}_f1"] = f1[i]
+        metrics[f"{theme}_support"] = support[i]
+    return {name: float(value) for name, value in metrics.items()}
+
+
+def tune_thresholds(y_true: np.ndarray, scores: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Per theme, the grid threshold with the best F1 (ties go to the one nearest 0.5)."""
+    order = np.argsort(np.abs(grid - 0.5), kind="stable")
+    best = []
+    for t in range(y_true.shape[1]):
+        f1s = [f1_score(y_true[:, t], scores[:, t] >= grid[i], zero_division=0) for i in order]
+        best.append(grid[order[int(np.argmax(f1s))]])
+    return np.array(best)
+
+
+def cross_validation(pipeline, texts: list[str], y: np.ndarray, folds: int, seed: int, n_jobs: int) -> dict[str, float]:
+    """Mean and standard deviation of macro/micro F1 over multi-label stratified folds."""
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
+    splitter = MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    scores = cross_validate(clone(pipeline), np.asarray(texts, dtype=object), y, cv=splitter,
+                            scoring=("f1_macro", "f1_micro"), n_jobs=n_jobs)
+    return {
+        f"cv_{name}_f1_{stat}": float(fn(scores[f"test_f1_{name}"]))
+        for name in ("macro", "micro")
+        for stat, fn in (("mean", np.mean), ("std", np.std))
+    }

@@ -1,0 +1,26 @@
+"""Build the scikit-learn pipeline from the composed Hydra config."""
+
+from __future__ import annotations
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from sklearn.base import BaseEstimator
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+
+
+def tuplify_ngram_ranges(estimator: BaseEstimator) -> BaseEstimator:
+    """Turn every ``*ngram_range`` list into the tuple scikit-learn expects (YAML has no tuples)."""
+    lists = {k: tuple(v) for k, v in estimator.get_params(deep=True).items()
+             if k.endswith("ngram_range") and isinstance(v, list)}
+    return estimator.set_params(**lists)
+
+
+def build_pipeline(cfg: DictConfig) -> Pipeline:
+    """features -> one-vs-rest linear model, each theme scored in [0, 1]."""
+    features = instantiate(cfg.features, _convert_="all")
+    model = instantiate(cfg.model, _convert_="all")
+    if not hasattr(model, "predict_proba"):
+        model = instantiate(cfg.calibration)(estimator=model)
+    pipeline = Pipeline([("features", features), ("classifier", OneVsRestClassifier(model))])
+    return tuplify_ngram_ranges(pipeline)

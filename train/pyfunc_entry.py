@@ -1,0 +1,7 @@
+"""MLflow "model from code" entry point: the pyfunc is defined here, not pickled."""
+
+from mlflow.models import set_model
+
+from train.mlflow_model import ThemeModel
+
+set_model(ThemeModel())

@@ -1,0 +1,78 @@
+"""Evaluation artifacts a person reads: per-theme report, plots, top terms, misclassified sentences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never open a window
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    PrecisionRecallDisplay,
+    classification_report,
+    multilabel_confusion_matrix,
+)
+
+
+def write_report(out: Path, y_true: np.ndarray, scores: np.ndarray, thresholds: np.ndarray,
+                 themes: list[str]) -> list[Path]:
+    """Classification report, one confusion matrix per theme and precision-recall curves, in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    y_pred = (scores >= thresholds).astype(int)
+    written = [out / "classification_report.txt"]
+    written[0].write_text(
+        classification_report(y_true, y_pred, target_names=themes, zero_division=0, digits=3), encoding="utf-8"
+    )
+    for theme, matrix in zip(themes, multilabel_confusion_matrix(y_true, y_pred)):
+        fig, ax = plt.subplots(figsize=(3.2, 3))
+        ConfusionMatrixDisplay(matrix, display_labels=["other", theme]).plot(ax=ax, colorbar=False)
+        ax.set_title(f"{theme} (test)")
+        written.append(_save(fig, out / f"confusion_{theme}.png"))
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for t, theme in enumerate(themes):
+        PrecisionRecallDisplay.from_predictions(y_true[:, t], scores[:, t], name=theme, ax=ax)
+    ax.set_title("Precision-recall on test")
+    written.append(_save(fig, out / "precision_recall.png"))
+    return written
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def top_terms(pipeline, themes: list[str], k: int = 20) -> dict[str, dict[str, list]]:
+    """The k n-grams with the largest and smallest weight for each theme."""
+    names = pipeline.named_steps["features"].get_feature_names_out()
+    result = {}
+    for theme, estimator in zip(themes, pipeline.named_steps["classifier"].estimators_):
+        base = estimator.calibrated_classifiers_[0].estimator if hasattr(estimator, "calibrated_classifiers_") else estimator
+        coef = base.coef_.ravel()
+        order = np.argsort(coef)
+        result[theme] = {
+            "positive": [[str(names[i]), round(float(coef[i]), 4)] for i in order[::-1][:k]],
+            "negative": [[str(names[i]), round(float(coef[i]), 4)] for i in order[:k]],
+        }
+    return result
+
+
+def misclassified(split, y_true: np.ndarray, scores: np.ndarray, thresholds: np.ndarray,
+                  themes: list[str]) -> dict[str, list]:
+    """Columns of a table of the sentences whose predicted themes differ from their labels."""
+    y_pred = scores >= thresholds
+    wrong = np.flatnonzero((y_pred != y_true.astype(bool)).any(axis=1))
+    def names(row):
+        return ", ".join(t for t, on in zip(themes, row) if on)
+    return {
+        "id": [split["id"][i] for i in wrong],
+        "source": [split["source"][i] for i in wrong],
+        "text": [split["text"][i] for i in wrong],
+        "labels": [names(y_true[i]) for i in wrong],
+        "predicted": [names(y_pred[i]) for i in wrong],
+        **{f"score_{theme}": [round(float(scores[i, t]), 4) for i in wrong] for t, theme in enumerate(themes)},
+    }
