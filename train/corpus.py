@@ -120,6 +120,8 @@ def split_indices(
 
     group_ids, first_row = np.unique(groups, return_index=True)
     group_labels = np.stack([label_matrix[groups == g].max(axis=0) for g in group_ids])
+    # The stratifier wants a multi-label matrix; "no theme" as a column also balances unlabeled rows.
+    group_labels = np.column_stack([group_labels, group_labels.sum(axis=1) == 0])
     held_out = validation + test
     train_g, rest_g = next(
         MultilabelStratifiedShuffleSplit(n_splits=1, test_size=held_out, random_state=seed).split(

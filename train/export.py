@@ -79,7 +79,7 @@ def _linear_scorer(estimator) -> tuple[np.ndarray, float, float, float]:
         raise UnsupportedModelError(
             f"{type(estimator).__name__}: export supports logistic models or sigmoid-calibrated linear ones"
         )
-    if not hasattr(base, "coef_") or base.coef_.shape[0] != 1:
+    if not hasattr(base, "coef_") or np.atleast_2d(base.coef_).shape[0] != 1:
         raise UnsupportedModelError(f"{type(base).__name__} is not a fitted binary linear model")
     return base.coef_.ravel(), float(np.ravel(base.intercept_)[0]), scale, offset
 
@@ -128,7 +128,7 @@ def export_predictor(
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         for path in staging.iterdir():
             path.chmod(0o644)
-        final = versions / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        final = versions / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -179,6 +179,8 @@ class Predictor:
 def _checked(texts: Iterable[str]) -> list[str]:
     if isinstance(texts, str):
         raise TypeError("expected a sequence of strings; wrap a single sentence in a list")
+    if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Iterable):
+        raise TypeError(f"expected a str or a sequence of str, got {type(texts).__name__}")
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):

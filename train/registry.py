@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -21,7 +22,8 @@ from mlflow.tracking import MlflowClient
 from train.mlflow_model import ARTIFACT_KEY
 from train.paths import PROJECT_ROOT
 
-CACHE_DIR = PROJECT_ROOT / "models" / ".registry-cache"
+CACHE_ENV = "THEME_CLASSIFIER_MODEL_CACHE"  # where registry models are downloaded to
+DEFAULT_CACHE = PROJECT_ROOT / "models" / ".registry-cache"
 
 
 def default_tracking_uri() -> str:
@@ -47,7 +49,8 @@ def download_model(uri: str, tracking_uri: str | None = None) -> Path:
         version = client.get_model_version_by_alias(name, ref).version
     else:
         name, _, version = name.partition("/")
-    local = CACHE_DIR / f"{name}-v{version}"
+    store = hashlib.sha1(client.tracking_uri.encode()).hexdigest()[:8]
+    local = Path(os.environ.get(CACHE_ENV, DEFAULT_CACHE)) / f"{name}-v{version}-{store}"
     if not (local / "MLmodel").is_file():
         local.mkdir(parents=True, exist_ok=True)
         mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(local))

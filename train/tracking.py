@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
@@ -42,13 +43,22 @@ class TrackingError(RuntimeError):
 def configure(tracking: DictConfig) -> str:
     """Point MLflow at the configured store and return the experiment id (created if new)."""
     mlflow.set_tracking_uri(tracking.uri)
+    client = MlflowClient()
     try:
-        experiment = mlflow.set_experiment(tracking.experiment)
+        experiment = client.get_experiment_by_name(tracking.experiment)
+        if experiment is None:
+            try:
+                # An explicit artifact location: MLflow's default is ./mlruns under the working directory.
+                client.create_experiment(tracking.experiment, artifact_location=tracking.artifact_location)
+            except MlflowException:
+                pass  # created meanwhile by a parallel job
+            experiment = client.get_experiment_by_name(tracking.experiment)
     except Exception as err:  # MLflow raises several types for an unreachable or broken store
         raise TrackingError(
             f"cannot use the MLflow store at {tracking.uri} ({type(err).__name__}); start the server "
             f"or choose another store with tracking=sqlite or tracking.uri=..."
         ) from err
+    mlflow.set_experiment(experiment_id=experiment.experiment_id)
     return experiment.experiment_id
 
 

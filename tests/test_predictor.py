@@ -1,0 +1,108 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import THEMES, run_python
+from train.predictor import ModelFileError, Predictor
+
+
+@pytest.fixture(scope="module")
+def predictor(trained):
+    return Predictor.load(trained.result.export_dir)
+
+
+def test_scores_equal_the_scikit_learn_pipeline_on_the_test_split(trained, predictor):
+    texts = trained.result.corpus.splits["test"]["text"]
+    np.testing.assert_allclose(predictor.scores(texts), trained.result.pipeline.predict_proba(texts), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("features, model", [("char", "linear_svc"), ("word_char", "ridge"), ("word", "sgd")])
+def test_every_model_kind_exports_exactly(tmp_path, features, model):
+    from train.config import compose_config
+    from train.corpus import label_matrix
+    from train.export import export_predictor
+    from train.pipeline import build_pipeline
+    from train.corpus import load_corpus
+
+    corpus = load_corpus(compose_config().data.files, THEMES, seed=3)
+    train_split, test = corpus.splits["train"], corpus.splits["test"]["text"]
+    pipeline = build_pipeline(compose_config([f"features={features}", f"model={model}"]))
+    pipeline.fit(train_split["text"], label_matrix(train_split["labels"], THEMES))
+    loaded = Predictor.load(export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path / "m"))
+    np.testing.assert_allclose(loaded.scores(test), pipeline.predict_proba(test), rtol=0, atol=1e-9)
+
+
+def test_predicts_themes_of_clear_sentences(predictor):
+    got = predictor.predict([
+        "The government raised import duties on Chinese steel and aluminium.",
+        "Police arrested three suspected Islamic State militants planning a bombing.",
+        "The airline will launch direct flights between Karachi and Manchester in March.",
+        "Applicants for student visas now wait six months for an embassy appointment.",
+        "Heavy rain flooded low-lying districts of the city on Sunday.",
+    ])
+    assert got == [["trade"], ["counterterrorism"], ["aviation"], ["visas"], []]
+
+
+def test_scores_and_api_shapes(predictor):
+    one = predictor.predict_proba("Tariffs on cotton yarn were cut.")
+    assert set(one) == set(THEMES) and all(0.0 <= v <= 1.0 for v in one.values())
+    many = predictor.predict_proba(["Tariffs on cotton yarn were cut.", "Flights resumed."])
+    assert isinstance(many, list) and len(many) == 2 and many[0] == pytest.approx(one)
+    assert predictor.predict([]) == [] and predictor.predict_proba([]) == []
+    assert isinstance(predictor.predict("Tariffs on cotton yarn were cut."), list)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_empty_text_gets_no_theme(predictor, text):
+    assert predictor.predict(text) == []
+    assert predictor.predict([text, "Visa fees doubled for tourists."])[0] == []
+    assert set(predictor.predict_proba(text).values()) == {0.0}
+
+
+@pytest.mark.parametrize("bad", [None, 42, b"bytes", ["ok", None], [3.5]])
+def test_non_strings_raise_type_error(predictor, bad):
+    with pytest.raises(TypeError, match="str"):
+        predictor.predict(bad)
+
+
+def test_explain_names_the_ngrams_behind_a_score(predictor):
+    explanation = predictor.explain("New tariffs hit textile exports to Europe.")
+    assert set(explanation) == set(THEMES)
+    trade = explanation["trade"]
+    assert trade["score"] >= trade["threshold"]
+    assert {"tariffs", "exports"} & {term for term, _ in trade["up"]}
+    assert all(weight > 0 for _, weight in trade["up"]) and all(weight < 0 for _, weight in trade["down"])
+    with pytest.raises(TypeError):
+        predictor.explain(["a list"])
+
+
+def test_loads_and_predicts_in_a_fresh_process_without_heavy_imports(trained):
+    code = (
+        "import json, sys; from train import Predictor;"
+        f"p = Predictor.load({str(trained.result.export_dir)!r});"
+        "print(json.dumps(p.predict(['Airlines cancelled flights to Dubai.'])));"
+        "print(json.dumps(sorted(m for m in ('mlflow', 'hydra', 'sklearn', 'pandas', 'datasets') if m in sys.modules)))"
+    )
+    done = run_python("-c", code)
+    assert done.returncode == 0, done.stderr
+    predicted, heavy = map(json.loads, done.stdout.splitlines())
+    assert predicted == [["aviation"]]
+    assert heavy == []
+
+
+def test_altered_file_is_refused(trained, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(trained.result.export_dir, copy)
+    weights = np.load(copy / "weights.npz")
+    arrays = {k: weights[k] for k in weights.files}
+    arrays["intercept"] = arrays["intercept"] + 5.0
+    np.savez(copy / "weights.npz", **arrays)
+    with pytest.raises(ModelFileError, match="checksum mismatch"):
+        Predictor.load(copy)
+
+
+def test_missing_model_folder_says_how_to_make_one(tmp_path):
+    with pytest.raises(ModelFileError, match="python -m train"):
+        Predictor.load(tmp_path / "nothing")
