@@ -29,7 +29,7 @@ from train.mlflow_model import ARTIFACT_KEY, predict_frame
 from train.paths import PROJECT_ROOT
 from train.predictor import Predictor
 from train.report import misclassified, top_terms, write_report
-from train.training import TrainingResult, package_versions
+from train.training import TrainingResult, in_sweep, package_versions
 
 PARENT_RUN_ENV = "THEME_CLASSIFIER_SWEEP_RUN_ID"
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
@@ -155,7 +155,8 @@ def _speed(predictor: Predictor, texts: list[str]) -> dict[str, float]:
 def _log_model(cfg: DictConfig, export_dir: Path, predictor: Predictor) -> str | None:
     example = pd.DataFrame({"text": ["Pakistan and Bangladesh agreed on visa-free travel and new direct flights."]})
     signature = infer_signature(example, predict_frame(predictor, example["text"].tolist()))
-    registered = cfg.tracking.registered_model_name
+    # Sweep trials are not registered one by one: the sweep registers its best child.
+    registered = None if in_sweep() else cfg.tracking.registered_model_name
     versions = package_versions()
     info = mlflow.pyfunc.log_model(
         name="model",
@@ -204,4 +205,10 @@ class SweepCallback(Callback):
             client.set_tag(parent, "best_run_id", best.info.run_id)
             client.set_tag(parent, "best_run_name", best.info.run_name or "")
             client.log_metric(parent, f"best_{self.metric}", best.data.metrics[self.metric])
+            name = config.tracking.registered_model_name
+            if name:
+                version = mlflow.register_model(f"runs:/{best.info.run_id}/model", name).version
+                client.set_tag(parent, "best_model_version", str(version))
+                if config.tracking.promote_to_champion:
+                    client.set_registered_model_alias(name, "champion", str(version))
         client.set_terminated(parent, "FINISHED" if len(scored) == len(children) else "FAILED")

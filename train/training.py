@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from sklearn.pipeline import Pipeline
@@ -62,6 +64,18 @@ def _per_source(y: np.ndarray, predicted: np.ndarray, sources: list[str], split:
     return metrics
 
 
+def in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def export_target(cfg: DictConfig) -> Path:
+    """models/<name> for a single run; inside a sweep, the job's own output folder, so that
+    trials never replace the model in use (the best one is registered in MLflow instead)."""
+    if in_sweep():
+        return Path(HydraConfig.get().runtime.output_dir) / cfg.name
+    return Path(cfg.paths.models_dir) / cfg.name
+
+
 def train(cfg: DictConfig) -> TrainingResult:
     """Load data, cross-validate, fit, tune thresholds, evaluate and export; return the results."""
     corpus: Corpus = instantiate(cfg.data)
@@ -96,6 +110,5 @@ def train(cfg: DictConfig) -> TrainingResult:
         "config.yaml": OmegaConf.to_yaml(cfg, resolve=True),
         "metrics.json": json.dumps(metrics, indent=2, sort_keys=True),
     }
-    target = Path(cfg.paths.models_dir) / cfg.name
-    export_dir = export_predictor(pipeline, themes, thresholds.tolist(), target, extra, info)
+    export_dir = export_predictor(pipeline, themes, thresholds.tolist(), export_target(cfg), extra, info)
     return TrainingResult(metrics, thresholds, pipeline, corpus, scores["test"], export_dir)

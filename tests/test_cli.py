@@ -1,0 +1,68 @@
+import json
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import isolated_overrides, run_python
+from train.predictor import Predictor
+
+
+def runs(tmp):
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlflow.db")
+    experiment = client.get_experiment_by_name("theme-classifier")
+    return client, client.search_runs([experiment.experiment_id])
+
+
+def test_single_run_from_another_directory_trains_exports_and_tracks(tmp_path):
+    done = run_python("-m", "train", *isolated_overrides(tmp_path), "model.C=5", cwd=tmp_path.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "macro-F1" in done.stdout and "exported" in done.stdout
+    assert Predictor.load(tmp_path / "models" / "theme-classifier").predict("Visa fees rose.") == ["visas"]
+    client, found = runs(tmp_path)
+    assert len(found) == 1 and found[0].data.tags["run_kind"] == "single"
+    assert found[0].data.params["model.C"] == "5" and found[0].data.params["overrides"].endswith("model.C=5")
+    assert not (tmp_path.parent / "mlruns").exists()  # artifacts went to the configured location
+
+
+@pytest.mark.parametrize("launcher", ["basic", "parallel"])
+def test_sweep_is_one_parent_with_one_child_per_job(tmp_path, launcher):
+    done = run_python("-m", "train", "-m", f"hydra/launcher={launcher}", "model=logreg,sgd,ridge",
+                      f"hydra.sweep.dir={tmp_path}/sweep", *isolated_overrides(tmp_path), timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    client, found = runs(tmp_path)
+    parents = [r for r in found if r.data.tags.get("run_kind") == "sweep"]
+    children = [r for r in found if r.data.tags.get("run_kind") == "sweep_child"]
+    assert len(parents) == 1 and len(children) == 3
+    parent = parents[0]
+    assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
+    best = max(children, key=lambda c: c.data.metrics["validation_macro_f1"])
+    assert parent.data.tags["best_run_id"] == best.info.run_id
+    assert parent.info.status == "FINISHED"
+    # Trials export into their job folders, never over the model in use; the best one is registered.
+    assert not (tmp_path / "models" / "theme-classifier").exists()
+    assert len(list((tmp_path / "sweep").glob("*/theme-classifier/manifest.json"))) == 3
+    version = client.get_model_version("theme-classifier", parent.data.tags["best_model_version"])
+    assert version.run_id == best.info.run_id
+
+
+def test_predict_command_reads_arguments_file_and_stdin(trained, tmp_path):
+    model = str(trained.result.export_dir)
+    by_args = run_python("-m", "train.predict", "--model", model, "Airlines resumed flights to Kabul.", "Tariffs rose.")
+    assert by_args.returncode == 0, by_args.stderr
+    rows = [json.loads(line) for line in by_args.stdout.splitlines()]
+    assert [r["themes"] for r in rows] == [["aviation"], ["trade"]]
+    assert set(rows[0]["scores"]) == {"aviation", "counterterrorism", "trade", "visas"}
+    sentences = tmp_path / "in.txt"
+    sentences.write_text("Airlines resumed flights to Kabul.\n\nTariffs rose.\n", encoding="utf-8")
+    by_file = run_python("-m", "train.predict", "--model", model, "--file", str(sentences))
+    by_stdin = run_python("-m", "train.predict", "--model", model, input=sentences.read_text())
+    assert by_file.stdout == by_stdin.stdout == by_args.stdout
+    explained = run_python("-m", "train.predict", "--model", model, "--explain", "Tariffs rose.")
+    assert "up" in json.loads(explained.stdout)["explanation"]["trade"]
+
+
+def test_predict_command_reports_a_missing_model_in_one_line(tmp_path):
+    done = run_python("-m", "train.predict", "--model", str(tmp_path / "none"), "text")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "python -m train" in done.stderr

@@ -1,0 +1,84 @@
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import THEMES
+from train.predictor import Predictor
+from train.registry import promote
+from train.tracking import flatten
+
+
+@pytest.fixture(scope="module")
+def run(trained):
+    client = MlflowClient(tracking_uri=trained.cfg.tracking.uri)
+    return client, client.get_run(trained.run_id)
+
+
+def test_run_logs_the_flattened_config_and_tags(trained, run):
+    _, logged = run
+    params = logged.data.params
+    assert params["model._target_"] == "sklearn.linear_model.LogisticRegression"
+    assert params["features.ngram_range"] == "[1, 1]"
+    assert params["data.themes"] == str(THEMES)
+    assert "overrides" in params
+    tags = logged.data.tags
+    assert tags["run_kind"] == "single"
+    assert tags["data_fingerprint"] == trained.result.corpus.fingerprint
+    assert len(tags["git_commit"]) == 40 or tags["git_commit"] == "unknown"
+    assert tags["version.scikit-learn"]
+
+
+def test_long_param_values_are_cut_to_mlflows_limit():
+    from omegaconf import OmegaConf
+
+    flat = flatten(OmegaConf.create({"a": {"b": "x" * 10_000, "c": [1, 2]}}))
+    assert len(flat["a.b"]) == 6000 and flat["a.b"].endswith("...") and flat["a.c"] == "[1, 2]"
+
+
+def test_run_logs_metrics_for_comparison(run):
+    _, logged = run
+    metrics = logged.data.metrics
+    expected = ["cv_macro_f1_mean", "cv_macro_f1_std", "validation_macro_f1", "test_macro_f1", "test_micro_f1",
+                "test_no_theme_accuracy", "test_seed_micro_f1", "test_authored_macro_f1", "fit_seconds",
+                "predict_sentences_per_second", "predict_one_median_ms", "model_size_bytes", "n_features"]
+    expected += [f"test_{t}_{m}" for t in THEMES for m in ("precision", "recall", "f1")]
+    missing = [name for name in expected if name not in metrics]
+    assert not missing
+    assert 0.5 < metrics["test_macro_f1"] <= 1.0
+
+
+def test_run_logs_its_datasets_and_artifacts(trained, run):
+    client, logged = run
+    inputs = {d.dataset.name: d for d in logged.inputs.dataset_inputs}
+    assert set(inputs) == {"theme-sentences-train", "theme-sentences-validation", "theme-sentences-test"}
+    assert inputs["theme-sentences-train"].dataset.digest == trained.result.corpus.fingerprint
+    names = {a.path for a in client.list_artifacts(trained.run_id)}
+    assert {"config.yaml", "overrides.yaml", "evaluation"} <= names
+    evaluation = {a.path.split("/")[-1] for a in client.list_artifacts(trained.run_id, "evaluation")}
+    assert {"classification_report.txt", "precision_recall.png", "top_terms.json", "misclassified_test.json"} <= evaluation
+    assert {f"confusion_{t}.png" for t in THEMES} <= evaluation
+
+
+def test_registered_model_predicts_like_the_exported_predictor(trained):
+    import mlflow.pyfunc
+
+    mlflow.set_tracking_uri(trained.cfg.tracking.uri)
+    model = mlflow.pyfunc.load_model(f"models:/theme-classifier/{trained.version}")
+    texts = trained.result.corpus.splits["test"]["text"][:50]
+    frame = model.predict(pd.DataFrame({"text": texts}))
+    predictor = Predictor.load(trained.result.export_dir)
+    assert frame["themes"].map(list).tolist() == predictor.predict(texts)
+    np.testing.assert_allclose(frame[THEMES].to_numpy(), predictor.scores(texts), atol=1e-12)
+    with pytest.raises(Exception, match="text"):
+        model.predict(pd.DataFrame({"sentence": texts}))
+
+
+def test_champion_alias_loads_through_predictor(trained, tmp_path, monkeypatch):
+    monkeypatch.setenv("THEME_CLASSIFIER_MODEL_CACHE", str(tmp_path))
+    uri = trained.cfg.tracking.uri
+    assert promote("theme-classifier", tracking_uri=uri) == trained.version
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    champion = Predictor.load("models:/theme-classifier@champion")
+    texts = ["Airlines resumed flights to Kabul.", "Visa fees doubled."]
+    np.testing.assert_array_equal(champion.scores(texts), Predictor.load(trained.result.export_dir).scores(texts))
