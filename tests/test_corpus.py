@@ -106,3 +106,9 @@ def test_bundled_corpus_meets_the_size_targets():
     assert sum(not r["labels"] for r in authored) >= 800
     assert all(8 <= len(r["text"].split()) <= 50 for r in authored)
     assert {r["source"] for r in records} == {"seed", "authored"}
+
+
+def test_dataset_card_counts_are_generated_from_the_data():
+    from train.datacard import main
+
+    assert main(["--check"]) == 0, "run `python -m train.datacard`"

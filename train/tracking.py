@@ -168,6 +168,7 @@ def _log_model(cfg: DictConfig, export_dir: Path, predictor: Predictor) -> str |
         pip_requirements=[f"{name}=={versions[name]}" for name in MODEL_PIP_REQUIREMENTS],
         registered_model_name=registered or None,
     )
+    mlflow.set_tag("model_uri", info.model_uri)  # how a sweep registers its best child
     if not registered:
         return None
     version = str(info.registered_model_version)
@@ -207,7 +208,7 @@ class SweepCallback(Callback):
             client.log_metric(parent, f"best_{self.metric}", best.data.metrics[self.metric])
             name = config.tracking.registered_model_name
             if name:
-                version = mlflow.register_model(f"runs:/{best.info.run_id}/model", name).version
+                version = mlflow.register_model(best.data.tags["model_uri"], name).version
                 client.set_tag(parent, "best_model_version", str(version))
                 if config.tracking.promote_to_champion:
                     client.set_registered_model_alias(name, "champion", str(version))

@@ -92,7 +92,7 @@ def train(cfg: DictConfig) -> TrainingResult:
 
     scores = {name: pipeline.predict_proba(texts[name]) for name in ("validation", "test")}
     if cfg.thresholds.tune:
-        grid = np.arange(cfg.thresholds.grid.start, cfg.thresholds.grid.stop + 1e-9, cfg.thresholds.grid.step)
+        grid = np.arange(cfg.thresholds.grid.start, cfg.thresholds.grid.stop + 1e-9, cfg.thresholds.grid.step).round(6)
         thresholds = tune_thresholds(y["validation"], scores["validation"], grid)
     else:
         thresholds = np.full(len(themes), 0.5)
