@@ -24,6 +24,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from train.predictor import FORMAT, MANIFEST_FILE, SPEC_FILE, VOCABULARY_FILE, WEIGHTS_FILE, sha256_file
 
 KEEP_VERSIONS = 2  # the live export and the one before it, for a quick roll-back
+INCOMPLETE = "incomplete-"  # prefix of a version folder still being written, then its writer's pid
 
 
 class UnsupportedModelError(ValueError):
@@ -117,7 +118,7 @@ def export_predictor(
     spec.update(info or {}, name=target.name, created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     versions = target.parent / f".{target.name}.versions"
     versions.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="incomplete-", dir=versions))
+    staging = Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE}{os.getpid()}-", dir=versions))
     try:
         (staging / SPEC_FILE).write_text(json.dumps(spec, indent=2), encoding="utf-8")
         (staging / VOCABULARY_FILE).write_text(json.dumps(vocabularies, ensure_ascii=False), encoding="utf-8")
@@ -149,8 +150,21 @@ def _swap_in(target: Path, version: Path) -> None:
 
 
 def _prune(versions: Path, keep: set[str]) -> None:
-    """Remove old versions and leftovers of killed exports, keeping the newest few."""
-    finished = sorted((p for p in versions.iterdir() if not p.name.startswith("incomplete-")), reverse=True)
+    """Remove old versions and what killed exports left behind, keeping the newest few."""
+    finished = sorted((p for p in versions.iterdir() if not p.name.startswith(INCOMPLETE)), reverse=True)
     for old in finished[KEEP_VERSIONS:]:
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
+    for staging in versions.glob(f"{INCOMPLETE}*"):
+        if not _alive(int(staging.name.split("-")[1])):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,13 +176,21 @@ class Predictor:
         return result
 
 
-def _checked(texts: Iterable[str]) -> list[str]:
+def _checked(texts) -> list[str]:
+    """The sentences of a list, tuple, 1-D array, Series, or a DataFrame's ``text`` column."""
     if isinstance(texts, str):
         raise TypeError("expected a sequence of strings; wrap a single sentence in a list")
-    if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Iterable):
+    if hasattr(texts, "columns"):  # a DataFrame iterates over its column names, never its rows
+        if "text" not in texts.columns:
+            raise ValueError(f"a DataFrame needs a 'text' column; got columns {list(texts.columns)}")
+        texts = texts["text"]
+    if isinstance(texts, (bytes, bytearray, Mapping, Set)) or not isinstance(texts, Iterable):
         raise TypeError(f"expected a str or a sequence of str, got {type(texts).__name__}")
+    if getattr(texts, "ndim", 1) != 1:
+        raise ValueError(f"expected a 1-D sequence of sentences, got an array of shape {texts.shape}")
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
-            raise TypeError(f"item {i} is {type(text).__name__}, not str; pass sentences as strings")
+            raise TypeError(f"item {i} is {type(text).__name__}, not str; pass sentences as strings "
+                            "(drop or fill missing values first)")
     return texts

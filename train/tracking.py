@@ -10,6 +10,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 import subprocess
 import tempfile
 import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ def configure(tracking: DictConfig) -> str:
     """Point MLflow at the configured store and return the experiment id (created if new)."""
     mlflow.set_tracking_uri(tracking.uri)
     client = MlflowClient()
+    if tracking.uri.startswith(("http://", "https://")):
+        _check_server(tracking.uri)
     try:
         experiment = client.get_experiment_by_name(tracking.experiment)
         if experiment is None:
@@ -60,6 +63,14 @@ def configure(tracking: DictConfig) -> str:
         ) from err
     mlflow.set_experiment(experiment_id=experiment.experiment_id)
     return experiment.experiment_id
+
+
+def _check_server(uri: str) -> None:
+    """A quick probe: MLflow's own client retries an unreachable server for minutes."""
+    try:
+        urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5).close()
+    except OSError as err:
+        raise TrackingError(f"no MLflow server answers at {uri} ({err}); start it, or train with tracking=sqlite") from None
 
 
 def flatten(cfg: DictConfig) -> dict[str, str]:

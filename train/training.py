@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -12,11 +13,13 @@ from pathlib import Path
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from train.corpus import Corpus, label_matrix
+from train.corpus import Corpus, DataError, label_matrix
 from train.evaluate import cross_validation, multilabel_metrics, tune_thresholds
 from train.export import export_predictor
 from train.pipeline import build_pipeline
@@ -76,11 +79,71 @@ def export_target(cfg: DictConfig) -> Path:
     return Path(cfg.paths.models_dir) / cfg.name
 
 
-def train(cfg: DictConfig) -> TrainingResult:
-    """Load data, cross-validate, fit, tune thresholds, evaluate and export; return the results."""
-    corpus: Corpus = instantiate(cfg.data)
+class ConfigError(ValueError):
+    """A config that cannot train: the message names the setting to change."""
+
+
+@dataclass
+class Prepared:
+    corpus: Corpus
+    pipeline: Pipeline
+    target: Path
+
+
+def _check_hyperparameters(pipeline: Pipeline) -> None:
+    # scikit-learn checks parameters only in fit; check them all now, before any long work.
+    estimators = [pipeline, *(v for v in pipeline.get_params(deep=True).values() if isinstance(v, BaseEstimator))]
+    for estimator in estimators:
+        try:
+            estimator._validate_params()
+        except (ValueError, TypeError) as err:  # sklearn's InvalidParameterError is both
+            raise ConfigError(f"invalid hyperparameter of {type(estimator).__name__}: {err}") from None
+
+
+def _check_enough_examples(corpus: Corpus, cfg: DictConfig) -> None:
+    needed = max(cfg.cv.folds, cfg.calibration.cv)
+    y = label_matrix(corpus.splits["train"]["labels"], corpus.themes)
+    for theme, positives in zip(corpus.themes, y.sum(axis=0)):
+        negatives = len(y) - positives
+        if min(positives, negatives) < needed:
+            raise ConfigError(
+                f"theme {theme!r} has {positives} positive and {negatives} negative training sentences; "
+                f"{needed}-fold cross-validation needs {needed} of each: add labeled sentences or lower "
+                "cv.folds / calibration.cv"
+            )
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ConfigError(f"cannot write models to {folder} ({err.strerror}); fix it or set paths.models_dir") from None
+
+
+def prepare(cfg: DictConfig) -> Prepared:
+    """Everything that can fail quickly: data, hyperparameters, example counts, output folder."""
+    try:
+        corpus: Corpus = instantiate(cfg.data)
+    except InstantiationException as err:
+        raise (err.__cause__ if isinstance(err.__cause__, DataError) else err) from None
+    try:
+        pipeline = build_pipeline(cfg)
+    except InstantiationException as err:
+        raise ConfigError(f"cannot build the pipeline: {err.__cause__ or err}") from None
+    _check_hyperparameters(pipeline)
+    _check_enough_examples(corpus, cfg)
+    target = export_target(cfg)
+    _check_writable(target.parent)
+    return Prepared(corpus, pipeline, target)
+
+
+def train(cfg: DictConfig, prepared: Prepared | None = None) -> TrainingResult:
+    """Cross-validate, fit, tune thresholds, evaluate and export; return the results."""
+    prepared = prepared or prepare(cfg)
+    corpus, pipeline = prepared.corpus, prepared.pipeline
     themes = list(corpus.themes)
-    pipeline = build_pipeline(cfg)
     splits = {name: corpus.splits[name] for name in ("train", "validation", "test")}
     texts = {name: split["text"] for name, split in splits.items()}
     y = {name: label_matrix(split["labels"], themes) for name, split in splits.items()}
@@ -100,8 +163,7 @@ def train(cfg: DictConfig) -> TrainingResult:
         predicted = (scores[name] >= thresholds).astype(int)
         metrics.update({f"{name}_{k}": v for k, v in multilabel_metrics(y[name], predicted, themes).items()})
         metrics.update(_per_source(y[name], predicted, splits[name]["source"], name))
-    metrics["n_features"] = float(pipeline.named_steps["classifier"].estimators_[0].n_features_in_) if hasattr(
-        pipeline.named_steps["classifier"].estimators_[0], "n_features_in_") else float("nan")
+    metrics["n_features"] = float(len(pipeline.named_steps["features"].get_feature_names_out()))
     for name in ("train", "validation", "test"):
         metrics[f"{name}_size"] = float(len(splits[name]))
 
@@ -110,5 +172,5 @@ def train(cfg: DictConfig) -> TrainingResult:
         "config.yaml": OmegaConf.to_yaml(cfg, resolve=True),
         "metrics.json": json.dumps(metrics, indent=2, sort_keys=True),
     }
-    export_dir = export_predictor(pipeline, themes, thresholds.tolist(), export_target(cfg), extra, info)
+    export_dir = export_predictor(pipeline, themes, thresholds.tolist(), prepared.target, extra, info)
     return TrainingResult(metrics, thresholds, pipeline, corpus, scores["test"], export_dir)
