@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,43 +43,66 @@ def sha256_file(path: Path) -> str:
 
 @dataclass
 class _Block:
-    """One TF-IDF vectorizer: its analyzer, vocabulary and weighting."""
+    """One vectorizer: its analyzer, how an n-gram finds its column, and the weighting."""
 
-    analyze: object
-    vocabulary: dict[str, int]
-    terms: list[str]
+    analyze: Callable[[str], list[str]]
+    column_of: Callable[[str], int | None]  # None: the n-gram is not a feature
+    width: int  # columns of this block
     idf: np.ndarray | None
     binary: bool
     sublinear_tf: bool
     norm: str | None
     offset: int  # first column of this block in the weight matrix
 
-    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row, column, value) of the non-zero TF-IDF features of each text."""
-        lookup = self.vocabulary.get
-        rows: list[int] = []
-        cols: list[int] = []
-        for row, text in enumerate(texts):
-            ids = [i for i in map(lookup, self.analyze(text)) if i is not None]
-            cols.extend(ids)
-            rows.extend([row] * len(ids))
-        width = len(self.terms)
-        keys, counts = np.unique(np.asarray(rows, dtype=np.int64) * width + np.asarray(cols, dtype=np.int64),
-                                 return_counts=True)
-        rows_out, cols_out = np.divmod(keys, width)
-        values = np.ones(len(keys)) if self.binary else counts.astype(np.float64)
+    def _weigh(self, cols: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        values = np.ones(len(counts)) if self.binary else counts.astype(np.float64)
         if self.sublinear_tf and not self.binary:
             values = 1.0 + np.log(values)
         if self.idf is not None:
-            values = values * self.idf[cols_out]
+            values = values * self.idf[cols]
+        return values
+
+    def _normaliser(self, values: np.ndarray) -> np.ndarray:
+        return values**2 if self.norm == "l2" else np.abs(values)
+
+    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, value) of the non-zero features of each text."""
+        column_of = self.column_of
+        rows: list[int] = []
+        cols: list[int] = []
+        for row, text in enumerate(texts):
+            ids = [i for i in map(column_of, self.analyze(text)) if i is not None]
+            cols.extend(ids)
+            rows.extend([row] * len(ids))
+        keys, counts = np.unique(np.asarray(rows, dtype=np.int64) * self.width + np.asarray(cols, dtype=np.int64),
+                                 return_counts=True)
+        rows_out, cols_out = np.divmod(keys, self.width)
+        values = self._weigh(cols_out, counts)
         if self.norm is not None:
-            per_row = values**2 if self.norm == "l2" else np.abs(values)
-            totals = np.bincount(rows_out, weights=per_row, minlength=len(texts))
-            if self.norm == "l2":
-                totals = np.sqrt(totals)
+            totals = np.bincount(rows_out, weights=self._normaliser(values), minlength=len(texts))
+            totals = np.sqrt(totals) if self.norm == "l2" else totals
             totals[totals == 0] = 1.0
             values = values / totals[rows_out]
         return rows_out, cols_out + self.offset, values
+
+    def features_of_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(column, value) of one text: the batch path without its per-call overhead."""
+        counts = Counter(i for i in map(self.column_of, self.analyze(text)) if i is not None)
+        cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        values = self._weigh(cols, np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        if self.norm is not None and len(values):
+            total = self._normaliser(values).sum()
+            values = values / (np.sqrt(total) if self.norm == "l2" else total)
+        return cols + self.offset, values
+
+
+def _column_finder(block: dict, terms: list[str] | None) -> tuple[Callable[[str], int | None], int]:
+    if block.get("kind", "vocabulary") == "vocabulary":
+        return {t: j for j, t in enumerate(terms)}.get, len(terms)
+    import mmh3  # only hashed models need it
+
+    width = block["n_features"]
+    return (lambda gram: abs(mmh3.hash(gram, 0, signed=True)) % width), width
 
 
 class Predictor:
@@ -92,7 +116,7 @@ class Predictor:
         self._intercept = weights["intercept"]
         self._scale = weights["scale"]
         self._offset = weights["offset"]
-        self._threshold = np.asarray(spec["thresholds"], dtype=np.float64)
+        self._threshold_list = [float(t) for t in spec["thresholds"]]
         self._blocks: list[_Block] = []
         offset = 0
         for i, (block, terms) in enumerate(zip(spec["blocks"], vocabularies)):
@@ -100,10 +124,10 @@ class Predictor:
                 block["analyzer"], block["ngram_range"], block["lowercase"], block["strip_accents"],
                 block["token_pattern"], block["stop_words"],
             )
-            idf = weights.get(f"idf_{i}")
-            self._blocks.append(_Block(analyze, {t: j for j, t in enumerate(terms)}, terms, idf,
-                                       block["binary"], block["sublinear_tf"], block["norm"], offset))
-            offset += len(terms)
+            column_of, width = _column_finder(block, terms)
+            self._blocks.append(_Block(analyze, column_of, width, weights.get(f"idf_{i}"), block["binary"],
+                                       block.get("sublinear_tf", False), block["norm"], offset))
+            offset += width
         if offset != self._coef.shape[0] or self._coef.shape[1] != len(self.themes):
             raise ModelFileError(f"weights of shape {self._coef.shape} do not fit {offset} features x {len(self.themes)} themes")
 
@@ -132,6 +156,8 @@ class Predictor:
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Probability per text (rows) and theme (columns, in ``self.themes`` order)."""
         texts = _checked(texts)
+        if len(texts) == 1:
+            return self._score_one(texts[0])[None, :]
         decision = np.tile(self._intercept, (len(texts), 1))
         for block in self._blocks:
             rows, cols, values = block.features(texts)
@@ -141,18 +167,29 @@ class Predictor:
         probabilities[[not text.strip() for text in texts]] = 0.0  # no words, no evidence of any theme
         return probabilities
 
+    def _score_one(self, text: str) -> np.ndarray:
+        if not text.strip():
+            return np.zeros(len(self.themes))
+        decision = self._intercept.copy()
+        for block in self._blocks:
+            cols, values = block.features_of_one(text)
+            decision += values @ self._coef[cols]
+        return 1.0 / (1.0 + np.exp(-(self._scale * decision + self._offset)))
+
     def predict_proba(self, texts: str | Sequence[str]) -> dict[str, float] | list[dict[str, float]]:
         """A score in [0, 1] per theme: one dict for one string, a list of dicts for a list."""
-        single = isinstance(texts, str)
-        rows = [dict(zip(self.themes, map(float, row))) for row in self.scores([texts] if single else texts)]
-        return rows[0] if single else rows
+        if isinstance(texts, str):
+            return dict(zip(self.themes, self._score_one(texts).tolist()))
+        return [dict(zip(self.themes, row)) for row in self.scores(texts).tolist()]
 
     def predict(self, texts: str | Sequence[str]) -> list[str] | list[list[str]]:
         """Themes over their thresholds: a list for one string, a list of lists for a list."""
-        single = isinstance(texts, str)
-        hits = self.scores([texts] if single else texts) >= self._threshold
-        rows = [[theme for theme, hit in zip(self.themes, row) if hit] for row in hits]
-        return rows[0] if single else rows
+        if isinstance(texts, str):
+            return self._over_threshold(self._score_one(texts).tolist())
+        return [self._over_threshold(row) for row in self.scores(texts).tolist()]
+
+    def _over_threshold(self, scores: list[float]) -> list[str]:
+        return [theme for theme, score, limit in zip(self.themes, scores, self._threshold_list) if score >= limit]
 
     def explain(self, text: str, top: int = 5) -> dict[str, dict]:
         """Per theme: score, threshold, and the n-grams that pushed its log-odds up and down most."""
@@ -161,9 +198,12 @@ class Predictor:
         scores = self.scores([text])[0]
         contributions: list[tuple[str, np.ndarray]] = []
         for block in self._blocks:
-            _, cols, values = block.features([text])
-            terms = [block.terms[c - block.offset] for c in cols]
-            contributions.extend(zip(terms, values[:, None] * self._coef[cols] * self._scale))
+            cols, values = block.features_of_one(text)
+            value_of = dict(zip(cols.tolist(), values))
+            grams = dict.fromkeys(g for g in block.analyze(text) if block.column_of(g) is not None)
+            for gram in grams:  # each distinct n-gram with its column's share of the log-odds
+                col = block.column_of(gram) + block.offset
+                contributions.append((gram, value_of[col] * self._coef[col] * self._scale))
         result = {}
         for t, theme in enumerate(self.themes):
             ranked = sorted(((term, float(w[t])) for term, w in contributions), key=lambda tw: tw[1])
