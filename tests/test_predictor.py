@@ -18,7 +18,7 @@ def test_scores_equal_the_scikit_learn_pipeline_on_the_test_split(trained, predi
     np.testing.assert_allclose(predictor.scores(texts), trained.result.pipeline.predict_proba(texts), rtol=0, atol=1e-9)
 
 
-@pytest.mark.parametrize("features, model", [("char", "linear_svc"), ("word_char", "ridge"), ("word", "sgd")])
+@pytest.mark.parametrize("features, model", [("char", "linear_svc"), ("word_char", "ridge"), ("word", "sgd"), ("hashing", "logreg")])
 def test_every_model_kind_exports_exactly(tmp_path, features, model):
     from train.config import compose_config
     from train.corpus import label_matrix
@@ -31,7 +31,10 @@ def test_every_model_kind_exports_exactly(tmp_path, features, model):
     pipeline = build_pipeline(compose_config([f"features={features}", f"model={model}"]))
     pipeline.fit(train_split["text"], label_matrix(train_split["labels"], THEMES))
     loaded = Predictor.load(export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path / "m"))
-    np.testing.assert_allclose(loaded.scores(test), pipeline.predict_proba(test), rtol=0, atol=1e-9)
+    expected = pipeline.predict_proba(test)
+    np.testing.assert_allclose(loaded.scores(test), expected, rtol=0, atol=1e-9)
+    one_by_one = [list(loaded.predict_proba(text).values()) for text in test[:100]]  # the one-sentence path
+    np.testing.assert_allclose(one_by_one, expected[:100], rtol=0, atol=1e-9)
 
 
 def test_predicts_themes_of_clear_sentences(predictor):

@@ -15,12 +15,10 @@ _WHITE_SPACES = re.compile(r"\s\s+")
 
 
 def _strip_accents_unicode(text: str) -> str:
-    try:
-        text.encode("ASCII", errors="strict")
+    if text.isascii():
         return text
-    except UnicodeEncodeError:
-        normalized = unicodedata.normalize("NFKD", text)
-        return "".join(c for c in normalized if not unicodedata.combining(c))
+    normalized = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in normalized if not unicodedata.combining(c))
 
 
 def _strip_accents_ascii(text: str) -> str:
@@ -30,11 +28,8 @@ def _strip_accents_ascii(text: str) -> str:
 _ACCENT_STRIPPERS = {None: None, "unicode": _strip_accents_unicode, "ascii": _strip_accents_ascii}
 
 
-def _word_ngrams(text: str, tokens_of, min_n: int, max_n: int, stop_words: frozenset) -> list[str]:
-    tokens = tokens_of(text)
-    if stop_words:
-        tokens = [t for t in tokens if t not in stop_words]
-    grams = list(tokens) if min_n == 1 else []
+def _word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
+    grams = tokens if min_n == 1 else []
     count = len(tokens)
     for n in range(max(min_n, 2), min(max_n, count) + 1):
         grams.extend(" ".join(tokens[i : i + n]) for i in range(count - n + 1))
@@ -69,12 +64,20 @@ def build_analyzer(
 ) -> Callable[[str], list[str]]:
     """A function from text to its n-grams, for the settings of a fitted vectorizer."""
     min_n, max_n = ngram_range
+    # Closures specialised to the settings: this runs once per sentence on the predictor's hot path.
     if analyzer == "word":
         pattern = re.compile(token_pattern)
         if pattern.groups > 1:
             raise ValueError("token_pattern may have at most one capturing group")
-        grams = partial(_word_ngrams, tokens_of=pattern.findall, min_n=min_n, max_n=max_n,
-                        stop_words=frozenset(stop_words or ()))
+        findall, stop = pattern.findall, frozenset(stop_words or ())
+        if stop:
+            def grams(text: str) -> list[str]:
+                return _word_ngrams([t for t in findall(text) if t not in stop], min_n, max_n)
+        elif (min_n, max_n) == (1, 1):
+            grams = findall
+        else:
+            def grams(text: str) -> list[str]:
+                return _word_ngrams(findall(text), min_n, max_n)
     elif analyzer == "char_wb":
         grams = partial(_char_wb_ngrams, min_n=min_n, max_n=max_n)
     elif analyzer == "char":
@@ -83,11 +86,16 @@ def build_analyzer(
         raise ValueError(f"unsupported analyzer {analyzer!r}; use word, char_wb or char")
     strip = _ACCENT_STRIPPERS[strip_accents]
 
-    def analyze(text: str) -> list[str]:
-        if lowercase:
-            text = text.lower()
-        if strip is not None:
-            text = strip(text)
-        return grams(text)
+    if lowercase and strip is not None:
+        def analyze(text: str) -> list[str]:
+            return grams(strip(text.lower()))
+    elif lowercase:
+        def analyze(text: str) -> list[str]:
+            return grams(text.lower())
+    elif strip is not None:
+        def analyze(text: str) -> list[str]:
+            return grams(strip(text))
+    else:
+        analyze = grams
 
     return analyze

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -31,23 +31,30 @@ class UnsupportedModelError(ValueError):
     """A pipeline part the array export cannot represent exactly."""
 
 
-def _vectorizers(features) -> list[TfidfVectorizer]:
-    if isinstance(features, TfidfVectorizer):
+VECTORIZERS = (TfidfVectorizer, HashingVectorizer)
+
+
+def _vectorizers(features) -> list[TfidfVectorizer | HashingVectorizer]:
+    if isinstance(features, VECTORIZERS):
         parts = [features]
     elif isinstance(features, FeatureUnion) and not features.transformer_weights:
         parts = [t for _, t in features.transformer_list if t not in ("drop", None)]
     else:
-        raise UnsupportedModelError("features must be a TfidfVectorizer or a FeatureUnion of them without weights")
+        raise UnsupportedModelError("features must be a TfidfVectorizer, a HashingVectorizer, or a FeatureUnion "
+                                    "of them without weights")
     for v in parts:
-        if not isinstance(v, TfidfVectorizer) or callable(v.analyzer) or v.tokenizer or v.preprocessor \
+        if not isinstance(v, VECTORIZERS) or callable(v.analyzer) or v.tokenizer or v.preprocessor \
                 or callable(v.strip_accents) or v.input != "content":
-            raise UnsupportedModelError(f"{v!r}: only TfidfVectorizer with built-in analyzer settings can be exported")
+            raise UnsupportedModelError(f"{v!r}: only vectorizers with built-in analyzer settings can be exported")
+        if isinstance(v, HashingVectorizer) and v.alternate_sign:
+            raise UnsupportedModelError("HashingVectorizer must have alternate_sign=False to be exported")
     return parts
 
 
-def _block(v: TfidfVectorizer) -> tuple[dict, list[str]]:
+def _block(v: TfidfVectorizer | HashingVectorizer) -> tuple[dict, list[str] | None]:
     stop_words = v.get_stop_words()
     spec = {
+        "kind": "hashing" if isinstance(v, HashingVectorizer) else "vocabulary",
         "analyzer": v.analyzer,
         "ngram_range": list(v.ngram_range),
         "lowercase": v.lowercase,
@@ -55,9 +62,12 @@ def _block(v: TfidfVectorizer) -> tuple[dict, list[str]]:
         "token_pattern": v.token_pattern,
         "stop_words": sorted(stop_words) if stop_words else None,
         "binary": v.binary,
-        "sublinear_tf": v.sublinear_tf,
+        "sublinear_tf": getattr(v, "sublinear_tf", False),
         "norm": v.norm,
     }
+    if isinstance(v, HashingVectorizer):
+        spec["n_features"] = v.n_features
+        return spec, None
     terms = [None] * len(v.vocabulary_)
     for term, index in v.vocabulary_.items():
         terms[index] = term
@@ -88,16 +98,18 @@ def _linear_scorer(estimator) -> tuple[np.ndarray, float, float, float]:
 def predictor_files(pipeline: Pipeline, themes: list[str], thresholds: list[float]) -> tuple[dict, list, dict]:
     """The spec, vocabularies and weight arrays that reproduce ``pipeline.predict_proba``."""
     classifier = pipeline.named_steps["classifier"]
-    if list(getattr(classifier, "classes_", [])) != list(range(len(themes))):
-        raise UnsupportedModelError("the classifier must be fitted on a 0/1 matrix with one column per theme")
+    estimators = getattr(classifier, "estimators_", [])
+    if len(estimators) != len(themes) or any(list(getattr(e, "classes_", [])) != [0, 1] for e in estimators):
+        raise UnsupportedModelError("the classifier must be fitted on a 0/1 matrix with one column per theme, "
+                                    "by one binary model per theme")
     blocks, vocabularies, weights = [], [], {}
     for i, vectorizer in enumerate(_vectorizers(pipeline.named_steps["features"])):
         spec, terms = _block(vectorizer)
         blocks.append(spec)
         vocabularies.append(terms)
-        if vectorizer.use_idf:
+        if getattr(vectorizer, "use_idf", False):
             weights[f"idf_{i}"] = vectorizer.idf_.astype(np.float64)
-    scorers = [_linear_scorer(e) for e in classifier.estimators_]
+    scorers = [_linear_scorer(e) for e in estimators]
     weights["coef"] = np.column_stack([s[0] for s in scorers]).astype(np.float64)
     for key, column in (("intercept", 1), ("scale", 2), ("offset", 3)):
         weights[key] = np.array([s[column] for s in scorers], dtype=np.float64)

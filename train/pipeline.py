@@ -5,7 +5,6 @@ from __future__ import annotations
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from sklearn.base import BaseEstimator
-from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
 
@@ -17,10 +16,11 @@ def tuplify_ngram_ranges(estimator: BaseEstimator) -> BaseEstimator:
 
 
 def build_pipeline(cfg: DictConfig) -> Pipeline:
-    """features -> one-vs-rest linear model, each theme scored in [0, 1]."""
+    """features -> one linear model per theme (as the trainer needs), each scoring in [0, 1]."""
     features = instantiate(cfg.features, _convert_="all")
     model = instantiate(cfg.model, _convert_="all")
     if not hasattr(model, "predict_proba"):
         model = instantiate(cfg.calibration)(estimator=model)
-    pipeline = Pipeline([("features", features), ("classifier", OneVsRestClassifier(model))])
+    multilabel = instantiate(cfg.trainer.multilabel)
+    pipeline = Pipeline([("features", features), ("classifier", multilabel(model))])
     return tuplify_ngram_ranges(pipeline)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
@@ -41,95 +42,111 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-@dataclass
 class _Block:
-    """One vectorizer: its analyzer, how an n-gram finds its column, and the weighting."""
+    """One vectorizer: its analyzer, how an n-gram finds its column, its weighting and weights."""
 
-    analyze: Callable[[str], list[str]]
-    column_of: Callable[[str], int | None]  # None: the n-gram is not a feature
-    width: int  # columns of this block
-    idf: np.ndarray | None
-    binary: bool
-    sublinear_tf: bool
-    norm: str | None
-    offset: int  # first column of this block in the weight matrix
+    def __init__(self, spec: dict, terms: list[str] | None, idf: np.ndarray | None, coef: np.ndarray):
+        self.analyze = build_analyzer(spec["analyzer"], spec["ngram_range"], spec["lowercase"],
+                                      spec["strip_accents"], spec["token_pattern"], spec["stop_words"])
+        self.binary, self.norm = spec["binary"], spec["norm"]
+        self.sublinear_tf = spec.get("sublinear_tf", False) and not self.binary
+        self.idf, self.coef = idf, coef  # coef: this block's rows of the weight matrix
+        if spec.get("kind", "vocabulary") == "vocabulary":
+            self.vocabulary: dict[str, int] | None = {t: j for j, t in enumerate(terms)}
+            self.width = len(terms)
+        else:
+            import mmh3  # only hashed models need it
 
-    def _weigh(self, cols: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        values = np.ones(len(counts)) if self.binary else counts.astype(np.float64)
-        if self.sublinear_tf and not self.binary:
+            self.vocabulary, self.width, self._hash = None, spec["n_features"], mmh3.hash
+        if self.width != len(coef):
+            raise ModelFileError(f"{len(coef)} weight rows for a block of {self.width} features")
+        self.decision_of_one = self._vocabulary_one() if self.vocabulary is not None else self._hashed_one
+
+    def column_of(self, gram: str) -> int | None:
+        if self.vocabulary is not None:
+            return self.vocabulary.get(gram)
+        return abs(self._hash(gram)) % self.width
+
+    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, value) of the non-zero features of each text, columns within this block."""
+        grams = [self.analyze(text) for text in texts]
+        flat = list(chain.from_iterable(grams))
+        rows = np.repeat(np.arange(len(texts)), np.fromiter(map(len, grams), dtype=np.int64, count=len(grams)))
+        if self.vocabulary is not None:
+            cols = np.fromiter(map(self.vocabulary.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+            rows, cols = rows[cols >= 0], cols[cols >= 0]
+        else:  # sklearn's unsigned feature hashing: |murmurhash3_32(gram, seed 0)| mod width
+            cols = np.abs(np.fromiter(map(self._hash, flat), dtype=np.int64, count=len(flat))) % self.width
+        keys, counts = np.unique(rows * self.width + cols, return_counts=True)
+        rows, cols = np.divmod(keys, self.width)
+        values = np.ones(len(keys)) if self.binary else counts.astype(np.float64)
+        if self.sublinear_tf:
             values = 1.0 + np.log(values)
         if self.idf is not None:
             values = values * self.idf[cols]
-        return values
-
-    def _normaliser(self, values: np.ndarray) -> np.ndarray:
-        return values**2 if self.norm == "l2" else np.abs(values)
-
-    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row, column, value) of the non-zero features of each text."""
-        column_of = self.column_of
-        rows: list[int] = []
-        cols: list[int] = []
-        for row, text in enumerate(texts):
-            ids = [i for i in map(column_of, self.analyze(text)) if i is not None]
-            cols.extend(ids)
-            rows.extend([row] * len(ids))
-        keys, counts = np.unique(np.asarray(rows, dtype=np.int64) * self.width + np.asarray(cols, dtype=np.int64),
-                                 return_counts=True)
-        rows_out, cols_out = np.divmod(keys, self.width)
-        values = self._weigh(cols_out, counts)
         if self.norm is not None:
-            totals = np.bincount(rows_out, weights=self._normaliser(values), minlength=len(texts))
+            totals = np.bincount(rows, weights=values**2 if self.norm == "l2" else np.abs(values), minlength=len(texts))
             totals = np.sqrt(totals) if self.norm == "l2" else totals
             totals[totals == 0] = 1.0
-            values = values / totals[rows_out]
-        return rows_out, cols_out + self.offset, values
+            values = values / totals[rows]
+        return rows, cols, values
 
-    def features_of_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(column, value) of one text: the batch path without its per-call overhead."""
-        counts = Counter(i for i in map(self.column_of, self.analyze(text)) if i is not None)
-        cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        values = self._weigh(cols, np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
-        if self.norm is not None and len(values):
-            total = self._normaliser(values).sum()
-            values = values / (np.sqrt(total) if self.norm == "l2" else total)
-        return cols + self.offset, values
+    def _hashed_one(self, text: str) -> list[float] | None:
+        _, cols, values = self.features([text])
+        return (values @ self.coef[cols]).tolist() if len(cols) else None
 
+    def _vocabulary_one(self) -> Callable[[str], list[float] | None]:
+        """This block's share of each theme's log-odds for one text (None: no feature present).
 
-def _column_finder(block: dict, terms: list[str] | None) -> tuple[Callable[[str], int | None], int]:
-    if block.get("kind", "vocabulary") == "vocabulary":
-        return {t: j for j, t in enumerate(terms)}.get, len(terms)
-    import mmh3  # only hashed models need it
+        Plain Python over a tuple per term, (n, b*coef...) with b its idf and n what its norm
+        adds (b*b for l2, b for l1): for one short sentence NumPy's per-call cost outweighs
+        the arithmetic."""
+        base = self.idf.tolist() if self.idf is not None else [1.0] * self.width
+        l2 = self.norm == "l2"
+        rows = {term: (b * b if l2 else b, *c) for term, b, c in
+                zip(self.vocabulary, base, (self.coef * np.asarray(base)[:, None]).tolist())}
+        get, analyze, binary, sublinear, norm = rows.get, self.analyze, self.binary, self.sublinear_tf, self.norm
 
-    width = block["n_features"]
-    return (lambda gram: abs(mmh3.hash(gram, 0, signed=True)) % width), width
+        def one(text: str) -> list[float] | None:
+            grams = analyze(text)
+            counts = Counter(grams)
+            found = [r for r in map(get, counts) if r]  # as if each n-gram occurred once
+            if not found:
+                return None
+            sums = [sum(column) for column in zip(*found)]
+            if not binary and len(counts) < len(grams):  # correct for the n-grams seen more than once
+                for term, count in counts.items():
+                    if count > 1 and (r := get(term)):
+                        f = 1.0 + math.log(count) if sublinear else float(count)
+                        sums = [x + (f - 1.0) * y for x, y in zip(sums, r)]
+                        if l2:
+                            sums[0] += (f * f - f) * r[0]  # squares scale by f*f, not f
+            scale = math.sqrt(sums[0]) if l2 else sums[0] if norm == "l1" else 1.0
+            return [x / scale for x in sums[1:]]
+
+        return one
 
 
 class Predictor:
     """Scores English sentences for each theme and labels them with the themes over threshold."""
 
-    def __init__(self, spec: dict, vocabularies: list[list[str]], weights: dict[str, np.ndarray]):
+    def __init__(self, spec: dict, vocabularies: list[list[str] | None], weights: dict[str, np.ndarray]):
         self.themes: tuple[str, ...] = tuple(spec["themes"])
         self.thresholds: dict[str, float] = dict(zip(self.themes, map(float, spec["thresholds"])))
         self.info: dict = {k: spec[k] for k in ("name", "created", "versions", "data_fingerprint") if k in spec}
-        self._coef = weights["coef"]
-        self._intercept = weights["intercept"]
-        self._scale = weights["scale"]
-        self._offset = weights["offset"]
-        self._threshold_list = [float(t) for t in spec["thresholds"]]
+        coef = weights["coef"]
+        if coef.ndim != 2 or coef.shape[1] != len(self.themes):
+            raise ModelFileError(f"weights of shape {coef.shape} do not fit {len(self.themes)} themes")
+        self._intercept, self._scale, self._offset = weights["intercept"], weights["scale"], weights["offset"]
         self._blocks: list[_Block] = []
-        offset = 0
+        start = 0
         for i, (block, terms) in enumerate(zip(spec["blocks"], vocabularies)):
-            analyze = build_analyzer(
-                block["analyzer"], block["ngram_range"], block["lowercase"], block["strip_accents"],
-                block["token_pattern"], block["stop_words"],
-            )
-            column_of, width = _column_finder(block, terms)
-            self._blocks.append(_Block(analyze, column_of, width, weights.get(f"idf_{i}"), block["binary"],
-                                       block.get("sublinear_tf", False), block["norm"], offset))
-            offset += width
-        if offset != self._coef.shape[0] or self._coef.shape[1] != len(self.themes):
-            raise ModelFileError(f"weights of shape {self._coef.shape} do not fit {offset} features x {len(self.themes)} themes")
+            width = len(terms) if terms is not None else block["n_features"]
+            self._blocks.append(_Block(block, terms, weights.get(f"idf_{i}"), coef[start:start + width]))
+            start += width
+        if start != len(coef):
+            raise ModelFileError(f"{len(coef)} weight rows for {start} features")
+        self._score_one = self._one_text_scorer()
 
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
@@ -157,39 +174,52 @@ class Predictor:
         """Probability per text (rows) and theme (columns, in ``self.themes`` order)."""
         texts = _checked(texts)
         if len(texts) == 1:
-            return self._score_one(texts[0])[None, :]
+            return np.array([self._score_one(texts[0])])
         decision = np.tile(self._intercept, (len(texts), 1))
         for block in self._blocks:
             rows, cols, values = block.features(texts)
             for t in range(len(self.themes)):
-                decision[:, t] += np.bincount(rows, weights=values * self._coef[cols, t], minlength=len(texts))
+                decision[:, t] += np.bincount(rows, weights=values * block.coef[cols, t], minlength=len(texts))
         probabilities = 1.0 / (1.0 + np.exp(-(self._scale * decision + self._offset)))
         probabilities[[not text.strip() for text in texts]] = 0.0  # no words, no evidence of any theme
         return probabilities
 
-    def _score_one(self, text: str) -> np.ndarray:
-        if not text.strip():
-            return np.zeros(len(self.themes))
-        decision = self._intercept.copy()
-        for block in self._blocks:
-            cols, values = block.features_of_one(text)
-            decision += values @ self._coef[cols]
-        return 1.0 / (1.0 + np.exp(-(self._scale * decision + self._offset)))
+    def _one_text_scorer(self) -> Callable[[str], list[float]]:
+        """text -> probability per theme, with no NumPy call for vocabulary models."""
+        ones = [block.decision_of_one for block in self._blocks]
+        intercept, scale, offset = self._intercept.tolist(), self._scale.tolist(), self._offset.tolist()
+        exp, none = math.exp, [0.0] * len(self.themes)
+
+        def score(text: str) -> list[float]:
+            if not text.strip():
+                return none[:]  # no words, no evidence of any theme
+            decision = intercept
+            for one in ones:
+                part = one(text)
+                if part is not None:
+                    decision = [d + p for d, p in zip(decision, part)]
+            out = []
+            for d, s, o in zip(decision, scale, offset):
+                z = s * d + o
+                out.append(1.0 / (1.0 + exp(-z)) if z >= 0 else exp(z) / (1.0 + exp(z)))  # no overflow
+            return out
+
+        return score
 
     def predict_proba(self, texts: str | Sequence[str]) -> dict[str, float] | list[dict[str, float]]:
         """A score in [0, 1] per theme: one dict for one string, a list of dicts for a list."""
         if isinstance(texts, str):
-            return dict(zip(self.themes, self._score_one(texts).tolist()))
+            return dict(zip(self.themes, self._score_one(texts)))
         return [dict(zip(self.themes, row)) for row in self.scores(texts).tolist()]
 
     def predict(self, texts: str | Sequence[str]) -> list[str] | list[list[str]]:
         """Themes over their thresholds: a list for one string, a list of lists for a list."""
         if isinstance(texts, str):
-            return self._over_threshold(self._score_one(texts).tolist())
+            return self._over_threshold(self._score_one(texts))
         return [self._over_threshold(row) for row in self.scores(texts).tolist()]
 
     def _over_threshold(self, scores: list[float]) -> list[str]:
-        return [theme for theme, score, limit in zip(self.themes, scores, self._threshold_list) if score >= limit]
+        return [theme for theme, score, limit in zip(self.themes, scores, self.thresholds.values()) if score >= limit]
 
     def explain(self, text: str, top: int = 5) -> dict[str, dict]:
         """Per theme: score, threshold, and the n-grams that pushed its log-odds up and down most."""
@@ -198,12 +228,12 @@ class Predictor:
         scores = self.scores([text])[0]
         contributions: list[tuple[str, np.ndarray]] = []
         for block in self._blocks:
-            cols, values = block.features_of_one(text)
+            _, cols, values = block.features([text])
             value_of = dict(zip(cols.tolist(), values))
-            grams = dict.fromkeys(g for g in block.analyze(text) if block.column_of(g) is not None)
-            for gram in grams:  # each distinct n-gram with its column's share of the log-odds
-                col = block.column_of(gram) + block.offset
-                contributions.append((gram, value_of[col] * self._coef[col] * self._scale))
+            for gram in dict.fromkeys(block.analyze(text)):  # each distinct n-gram, in order
+                col = block.column_of(gram)
+                if col is not None:
+                    contributions.append((gram, value_of[col] * block.coef[col] * self._scale))
         result = {}
         for t, theme in enumerate(self.themes):
             ranked = sorted(((term, float(w[t])) for term, w in contributions), key=lambda tw: tw[1])

@@ -62,17 +62,18 @@ def top_terms(pipeline, themes: list[str], k: int = 20) -> dict[str, dict[str, l
 
 
 def misclassified(split, y_true: np.ndarray, scores: np.ndarray, thresholds: np.ndarray,
-                  themes: list[str]) -> dict[str, list]:
-    """Columns of a table of the sentences whose predicted themes differ from their labels."""
+                  themes: list[str], limit: int = 1000) -> dict[str, list]:
+    """Columns of a table of (at most ``limit``) sentences whose predicted themes differ from their labels."""
     y_pred = scores >= thresholds
-    wrong = np.flatnonzero((y_pred != y_true.astype(bool)).any(axis=1))
+    wrong = np.flatnonzero((y_pred != y_true.astype(bool)).any(axis=1))[:limit]
+    rows = split.select(wrong)
+
     def names(row):
         return ", ".join(t for t, on in zip(themes, row) if on)
-    return {
-        "id": [split["id"][i] for i in wrong],
-        "source": [split["source"][i] for i in wrong],
-        "text": [split["text"][i] for i in wrong],
-        "labels": [names(y_true[i]) for i in wrong],
-        "predicted": [names(y_pred[i]) for i in wrong],
-        **{f"score_{theme}": [round(float(scores[i, t]), 4) for i in wrong] for t, theme in enumerate(themes)},
-    }
+
+    table = {name: rows[name] for name in ("id", "source", "text") if name in rows.column_names}
+    table["labels"] = [names(y_true[i]) for i in wrong]
+    table["predicted"] = [names(y_pred[i]) for i in wrong]
+    for t, theme in enumerate(themes):
+        table[f"score_{theme}"] = [round(float(scores[i, t]), 4) for i in wrong]
+    return table

@@ -125,14 +125,15 @@ def log_training(cfg: DictConfig, result: TrainingResult) -> str | None:
     overrides = _overrides()
     mlflow.log_param("overrides", " ".join(overrides) or "(none)")
     mlflow.set_tag("data_fingerprint", result.corpus.fingerprint)
-    for name in ("train", "validation", "test"):
-        dataset = mlflow.data.from_huggingface(splits[name], path=str(Path(cfg.paths.data_dir)),
-                                               name=f"theme-sentences-{name}", digest=result.corpus.fingerprint)
+    source = str(cfg.data.get("path") or cfg.paths.data_dir)
+    for name in splits:
+        dataset = mlflow.data.from_huggingface(splits[name], path=source, name=f"theme-sentences-{name}",
+                                               digest=result.corpus.fingerprint)
         mlflow.log_input(dataset, context=name)
 
     predictor = Predictor.load(result.export_dir)
     metrics = dict(result.metrics)
-    metrics.update(_speed(predictor, splits["test"]["text"]))
+    metrics.update(_speed(predictor, splits["test"].select(range(min(20_000, len(splits["test"]))))["text"]))
     metrics["model_size_bytes"] = float(sum(p.stat().st_size for p in result.export_dir.resolve().iterdir()))
     metrics["duplicates_removed"] = float(result.corpus.duplicates_removed)
     mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
@@ -144,7 +145,8 @@ def log_training(cfg: DictConfig, result: TrainingResult) -> str | None:
         (out / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(overrides)), encoding="utf-8")
         write_report(out / "evaluation", y_test, result.test_scores, result.thresholds, themes)
         mlflow.log_artifacts(str(out))
-    mlflow.log_dict(top_terms(result.pipeline, themes), "evaluation/top_terms.json")
+    if hasattr(result.pipeline.named_steps["features"], "get_feature_names_out"):  # hashed features have no names
+        mlflow.log_dict(top_terms(result.pipeline, themes), "evaluation/top_terms.json")
     mlflow.log_table(misclassified(splits["test"], y_test, result.test_scores, result.thresholds, themes),
                      "evaluation/misclassified_test.json")
     return _log_model(cfg, result.export_dir, predictor)

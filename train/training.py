@@ -133,10 +133,40 @@ def prepare(cfg: DictConfig) -> Prepared:
     except InstantiationException as err:
         raise ConfigError(f"cannot build the pipeline: {err.__cause__ or err}") from None
     _check_hyperparameters(pipeline)
-    _check_enough_examples(corpus, cfg)
+    if cfg.trainer.cross_validate:
+        _check_enough_examples(corpus, cfg)
     target = export_target(cfg)
     _check_writable(target.parent)
     return Prepared(corpus, pipeline, target)
+
+
+def thresholds_for(cfg: DictConfig, y_validation: np.ndarray | None, scores_validation: np.ndarray | None,
+                   n_themes: int) -> np.ndarray:
+    """Per-theme thresholds tuned on validation, or 0.5 when tuning is off or there is no validation."""
+    if not cfg.thresholds.tune or y_validation is None:
+        return np.full(n_themes, 0.5)
+    grid = np.arange(cfg.thresholds.grid.start, cfg.thresholds.grid.stop + 1e-9, cfg.thresholds.grid.step).round(6)
+    return tune_thresholds(y_validation, scores_validation, grid)
+
+
+def split_metrics(name: str, y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray, sources: list[str],
+                  themes: list[str]) -> dict[str, float]:
+    predicted = (scores >= thresholds).astype(int)
+    metrics = {f"{name}_{k}": v for k, v in multilabel_metrics(y, predicted, themes).items()}
+    metrics.update(_per_source(y, predicted, sources, name))
+    metrics[f"{name}_size"] = float(len(y))
+    return metrics
+
+
+def export(cfg: DictConfig, prepared: Prepared, thresholds: np.ndarray, metrics: dict[str, float]) -> Path:
+    """The fitted pipeline as a predictor, with the resolved config and metrics beside it."""
+    info = {"data_fingerprint": prepared.corpus.fingerprint, "versions": package_versions()}
+    extra = {
+        "config.yaml": OmegaConf.to_yaml(cfg, resolve=True),
+        "metrics.json": json.dumps(metrics, indent=2, sort_keys=True),
+    }
+    return export_predictor(prepared.pipeline, list(prepared.corpus.themes), thresholds.tolist(), prepared.target,
+                            extra, info)
 
 
 def train(cfg: DictConfig, prepared: Prepared | None = None) -> TrainingResult:
@@ -152,25 +182,12 @@ def train(cfg: DictConfig, prepared: Prepared | None = None) -> TrainingResult:
     started = time.perf_counter()
     pipeline.fit(texts["train"], y["train"])
     metrics["fit_seconds"] = time.perf_counter() - started
+    metrics["train_size"] = float(len(texts["train"]))
+    metrics["n_features"] = float(len(pipeline.named_steps["features"].get_feature_names_out()))
 
     scores = {name: pipeline.predict_proba(texts[name]) for name in ("validation", "test")}
-    if cfg.thresholds.tune:
-        grid = np.arange(cfg.thresholds.grid.start, cfg.thresholds.grid.stop + 1e-9, cfg.thresholds.grid.step).round(6)
-        thresholds = tune_thresholds(y["validation"], scores["validation"], grid)
-    else:
-        thresholds = np.full(len(themes), 0.5)
+    thresholds = thresholds_for(cfg, y["validation"], scores["validation"], len(themes))
     for name in ("validation", "test"):
-        predicted = (scores[name] >= thresholds).astype(int)
-        metrics.update({f"{name}_{k}": v for k, v in multilabel_metrics(y[name], predicted, themes).items()})
-        metrics.update(_per_source(y[name], predicted, splits[name]["source"], name))
-    metrics["n_features"] = float(len(pipeline.named_steps["features"].get_feature_names_out()))
-    for name in ("train", "validation", "test"):
-        metrics[f"{name}_size"] = float(len(splits[name]))
-
-    info = {"data_fingerprint": corpus.fingerprint, "versions": package_versions()}
-    extra = {
-        "config.yaml": OmegaConf.to_yaml(cfg, resolve=True),
-        "metrics.json": json.dumps(metrics, indent=2, sort_keys=True),
-    }
-    export_dir = export_predictor(pipeline, themes, thresholds.tolist(), prepared.target, extra, info)
+        metrics.update(split_metrics(name, y[name], scores[name], thresholds, splits[name]["source"], themes))
+    export_dir = export(cfg, prepared, thresholds, metrics)
     return TrainingResult(metrics, thresholds, pipeline, corpus, scores["test"], export_dir)
