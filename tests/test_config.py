@@ -24,9 +24,10 @@ def test_every_features_and_model_option_builds_a_pipeline(features, model):
 
 @pytest.mark.parametrize("experiment", options("experiment"))
 def test_every_experiment_composes_as_a_delta(experiment):
-    cfg = compose_config([f"experiment={experiment}"])
+    cfg = compose_config([f"experiment={experiment}"] + (["data.path=/nowhere"] if experiment == "streaming" else []))
     build_pipeline(cfg)
-    assert cfg.data.files == compose_config().data.files  # a delta leaves the rest alone
+    default = compose_config()
+    assert cfg.paths == default.paths and cfg.tracking == default.tracking  # a delta leaves the rest alone
 
 
 @pytest.mark.parametrize("tracking", options("tracking"))
@@ -55,3 +56,28 @@ def test_ngram_lists_become_tuples_in_nested_estimators():
     tuplify_ngram_ranges(union)
     assert union.transformer_list[0][1].ngram_range == (1, 2)
     assert union.transformer_list[1][1].ngram_range == (2, 4)
+
+
+@pytest.mark.parametrize("launcher, target", [
+    ("parallel", "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"),
+    ("slurm", "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"),
+])
+def test_launcher_configs_compose(launcher, target):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_ == target
+    if launcher == "slurm":
+        assert cfg.hydra.launcher.cpus_per_task == 2 and cfg.hydra.launcher.array_parallelism == 32
+
+
+def test_streaming_experiment_composes_into_an_incremental_pipeline():
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.multioutput import MultiOutputClassifier
+
+    cfg = compose_config(["experiment=streaming", "data.path=/nowhere"])
+    pipeline = build_pipeline(cfg)
+    assert isinstance(pipeline.named_steps["features"], HashingVectorizer)
+    assert isinstance(pipeline.named_steps["classifier"], MultiOutputClassifier)
+    assert hasattr(pipeline.named_steps["classifier"], "partial_fit")

@@ -109,3 +109,14 @@ def test_altered_file_is_refused(trained, tmp_path):
 def test_missing_model_folder_says_how_to_make_one(tmp_path):
     with pytest.raises(ModelFileError, match="python -m train"):
         Predictor.load(tmp_path / "nothing")
+
+
+def test_large_batches_in_two_processes_give_the_same_answers(trained):
+    from train.predictor import PARALLEL_MIN
+
+    texts = list(trained.result.corpus.splits["test"]["text"])
+    texts = (texts * (PARALLEL_MIN // len(texts) + 1))[: PARALLEL_MIN + 7]
+    serial = Predictor.load(trained.result.export_dir)
+    parallel = Predictor.load(trained.result.export_dir, n_jobs=2)
+    np.testing.assert_array_equal(parallel.scores(texts), serial.scores(texts))
+    assert parallel.predict(texts) == serial.predict(texts)

@@ -24,11 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=str(DEFAULT_MODEL),
                         help="exported model folder or models:/<name>@<alias> (default: %(default)s)")
     parser.add_argument("--explain", action="store_true", help="add the n-grams behind each theme's score")
+    parser.add_argument("--jobs", type=int, default=1, help="processes for large inputs (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.sentences and args.file:
         parser.error("give sentences as arguments or with --file, not both")
     try:
-        predictor = Predictor.load(args.model)
+        predictor = Predictor.load(args.model, n_jobs=args.jobs)
         if args.file:
             lines = args.file.read_text(encoding="utf-8").splitlines()
         else:
@@ -37,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"theme-predict: {err}", file=sys.stderr)
         return 2
     texts = [line for line in lines if line.strip()]
-    for text, themes, scores in zip(texts, predictor.predict(texts), predictor.predict_proba(texts)):
-        row = {"text": text, "themes": themes, "scores": {k: round(v, 6) for k, v in scores.items()}}
+    for text, scores in zip(texts, predictor.predict_proba(texts)):  # scored once; themes from the scores
+        row = {"text": text, "themes": [t for t, s in scores.items() if s >= predictor.thresholds[t]],
+               "scores": {t: round(s, 6) for t, s in scores.items()}}
         if args.explain:
             row["explanation"] = predictor.explain(text)
         print(json.dumps(row, ensure_ascii=False))

@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,8 @@ SPEC_FILE = "predictor.json"
 VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "weights.npz"
 MANIFEST_FILE = "manifest.json"
+BATCH_CHUNK = 4096  # sentences vectorised together
+PARALLEL_MIN = 20_000  # below this, starting work in other processes costs more than it saves
 
 
 class ModelFileError(ValueError):
@@ -60,7 +64,7 @@ class _Block:
             self.vocabulary, self.width, self._hash = None, spec["n_features"], mmh3.hash
         if self.width != len(coef):
             raise ModelFileError(f"{len(coef)} weight rows for a block of {self.width} features")
-        self.decision_of_one = self._vocabulary_one() if self.vocabulary is not None else self._hashed_one
+        self.decision_of_one = self._vocabulary_one() if self.vocabulary is not None else self._hashed_one()
 
     def column_of(self, gram: str) -> int | None:
         if self.vocabulary is not None:
@@ -91,9 +95,23 @@ class _Block:
             values = values / totals[rows]
         return rows, cols, values
 
-    def _hashed_one(self, text: str) -> list[float] | None:
-        _, cols, values = self.features([text])
-        return (values @ self.coef[cols]).tolist() if len(cols) else None
+    def _hashed_one(self) -> Callable[[str], list[float] | None]:
+        """As ``_vocabulary_one``, for hashed features: columns by hash, one NumPy gather of weights."""
+        analyze, hash_, width, coef = self.analyze, self._hash, self.width, self.coef
+        binary, sublinear, l2, l1 = self.binary, self.sublinear_tf, self.norm == "l2", self.norm == "l1"
+
+        def one(text: str) -> list[float] | None:
+            counts = Counter(abs(h) % width for h in map(hash_, analyze(text)))  # colliding n-grams add up
+            if not counts:
+                return None
+            if binary:
+                values = [1.0] * len(counts)
+            else:
+                values = [1.0 + math.log(c) if sublinear else float(c) for c in counts.values()]
+            scale = math.sqrt(math.fsum(v * v for v in values)) if l2 else sum(values) if l1 else 1.0
+            return (np.array(values) @ coef[list(counts)] / scale).tolist()
+
+        return one
 
     def _vocabulary_one(self) -> Callable[[str], list[float] | None]:
         """This block's share of each theme's log-odds for one text (None: no feature present).
@@ -130,7 +148,10 @@ class _Block:
 class Predictor:
     """Scores English sentences for each theme and labels them with the themes over threshold."""
 
-    def __init__(self, spec: dict, vocabularies: list[list[str] | None], weights: dict[str, np.ndarray]):
+    def __init__(self, spec: dict, vocabularies: list[list[str] | None], weights: dict[str, np.ndarray],
+                 n_jobs: int = 1):
+        self.n_jobs = n_jobs  # processes for batches of PARALLEL_MIN sentences or more
+        self._pool: ProcessPoolExecutor | None = None
         self.themes: tuple[str, ...] = tuple(spec["themes"])
         self.thresholds: dict[str, float] = dict(zip(self.themes, map(float, spec["thresholds"])))
         self.info: dict = {k: spec[k] for k in ("name", "created", "versions", "data_fingerprint") if k in spec}
@@ -149,8 +170,11 @@ class Predictor:
         self._score_one = self._one_text_scorer()
 
     @classmethod
-    def load(cls, path: str | Path) -> Predictor:
-        """Load an exported model directory, or ``models:/<name>@<alias>`` from the MLflow registry."""
+    def load(cls, path: str | Path, n_jobs: int = 1) -> Predictor:
+        """Load an exported model directory, or ``models:/<name>@<alias>`` from the MLflow registry.
+
+        ``n_jobs`` > 1 scores large batches in that many forked worker processes (Linux and
+        macOS); keep 1 inside servers that run threads."""
         if str(path).startswith("models:/"):
             from train.registry import download_model  # MLflow only on this path
 
@@ -168,13 +192,27 @@ class Predictor:
         vocabularies = json.loads((path / VOCABULARY_FILE).read_text(encoding="utf-8"))
         with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
             weights = {name: arrays[name] for name in arrays.files}
-        return cls(spec, vocabularies, weights)
+        return cls(spec, vocabularies, weights, n_jobs)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Probability per text (rows) and theme (columns, in ``self.themes`` order)."""
         texts = _checked(texts)
         if len(texts) == 1:
             return np.array([self._score_one(texts[0])])
+        if self.n_jobs > 1 and len(texts) >= PARALLEL_MIN and "fork" in multiprocessing.get_all_start_methods():
+            return self._parallel_scores(texts)
+        return self._batch_scores(texts)
+
+    def _parallel_scores(self, texts: list[str]) -> np.ndarray:
+        if self._pool is None:  # forked workers inherit this predictor: nothing is pickled but texts
+            self._pool = ProcessPoolExecutor(self.n_jobs, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_install_worker_predictor, initargs=(self,))
+        step = -(-len(texts) // self.n_jobs)
+        return np.vstack(list(self._pool.map(_worker_scores, [texts[i:i + step] for i in range(0, len(texts), step)])))
+
+    def _batch_scores(self, texts: list[str]) -> np.ndarray:
+        if len(texts) > BATCH_CHUNK:  # bounded arrays: sorting millions of keys at once is slower
+            return np.vstack([self._batch_scores(texts[i:i + BATCH_CHUNK]) for i in range(0, len(texts), BATCH_CHUNK)])
         decision = np.tile(self._intercept, (len(texts), 1))
         for block in self._blocks:
             rows, cols, values = block.features(texts)
@@ -216,7 +254,8 @@ class Predictor:
         """Themes over their thresholds: a list for one string, a list of lists for a list."""
         if isinstance(texts, str):
             return self._over_threshold(self._score_one(texts))
-        return [self._over_threshold(row) for row in self.scores(texts).tolist()]
+        hits = self.scores(texts) >= np.fromiter(self.thresholds.values(), dtype=np.float64)
+        return [list(compress(self.themes, row)) for row in hits.tolist()]
 
     def _over_threshold(self, scores: list[float]) -> list[str]:
         return [theme for theme, score, limit in zip(self.themes, scores, self.thresholds.values()) if score >= limit]
@@ -244,6 +283,18 @@ class Predictor:
                 "down": [tw for tw in ranked[:top] if tw[1] < 0],
             }
         return result
+
+
+_worker_predictor: Predictor | None = None
+
+
+def _install_worker_predictor(predictor: Predictor) -> None:
+    global _worker_predictor
+    _worker_predictor = predictor
+
+
+def _worker_scores(texts: list[str]) -> np.ndarray:
+    return _worker_predictor._batch_scores(texts)
 
 
 def _checked(texts) -> list[str]:

@@ -76,8 +76,10 @@ def train_streaming(cfg: DictConfig, prepared: Prepared) -> TrainingResult:
     started = time.perf_counter()
     with Parallel(n_jobs=cfg.trainer.n_jobs) if cfg.trainer.n_jobs > 1 else nullcontext() as parallel:
         with tqdm(total=cfg.trainer.epochs * n_chunks, desc="training", unit="chunk", disable=None) as bar:
-            for _ in range(cfg.trainer.epochs):
-                for chunk in train.iter(batch_size=cfg.trainer.chunk_size):
+            for epoch in range(cfg.trainer.epochs):
+                # SGD learns badly from rows in file order (all of one theme, then the next).
+                rows = train.shuffle(seed=cfg.seed + epoch) if cfg.trainer.shuffle else train
+                for chunk in rows.iter(batch_size=cfg.trainer.chunk_size):
                     x = _transform(vectorizer, chunk["text"], parallel)
                     classifier.partial_fit(x, _labels(chunk["labels"], themes), classes=[[0, 1]] * len(themes))
                     bar.update()
