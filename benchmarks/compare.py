@@ -166,6 +166,18 @@ def run_worker(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def markdown(rows: list[dict], machine: str) -> str:
+    """The table for the README."""
+    lines = ["| corpus | system | train s | peak MB | macro-F1 | batch/s (2 procs) | one sentence median / p99 µs | cold start s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        two = f" ({r['batch_per_s_2proc']:,.0f})" if "batch_per_s_2proc" in r else ""
+        lines.append(f"| {r['corpus']} | {r['system']} | {r['train_s']:.1f} | {r['peak_mb']:.0f} | {r['macro_f1']:.3f} | "
+                     f"{r['batch_per_s']:,.0f}{two} | {r['one_median_us']:.1f} / {r['one_p99_us']:.1f} | "
+                     f"{r['cold_start_s']:.2f} |")
+    return "\n".join(lines) + f"\n\n{machine}."
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="bundled,100k,1m,3m", help="comma-separated: bundled, 100k, 1m, 3m")
@@ -207,7 +219,8 @@ def main() -> None:
               f"{r['batch_per_s']:10,.0f} {two} {r['one_median_us']:12.1f} {r['one_p99_us']:9.1f} "
               f"{r['cold_start_s']:7.3f}{extra}")
     machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
-    print(f"({machine})")
+    print(f"({machine})\n")
+    print(markdown(rows, machine))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
 

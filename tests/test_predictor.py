@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import THEMES, run_python
+from conftest import ROOT, THEMES, run_python
 from train.predictor import ModelFileError, Predictor
 
 
@@ -120,3 +120,23 @@ def test_large_batches_in_two_processes_give_the_same_answers(trained):
     parallel = Predictor.load(trained.result.export_dir, n_jobs=2)
     np.testing.assert_array_equal(parallel.scores(texts), serial.scores(texts))
     assert parallel.predict(texts) == serial.predict(texts)
+
+
+def test_hashed_model_with_colliding_terms_scores_exactly(tmp_path):
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import Pipeline
+
+    from train.corpus import label_matrix, read_records
+    from train.export import export_predictor
+
+    records = read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)[::4]
+    texts, y = [r["text"] for r in records], label_matrix([r["labels"] for r in records], THEMES)
+    # 64 columns: most sentences have several terms in one column
+    pipeline = Pipeline([("features", HashingVectorizer(n_features=64, alternate_sign=False)),
+                         ("classifier", OneVsRestClassifier(LogisticRegression(max_iter=500)))]).fit(texts, y)
+    loaded = Predictor.load(export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path / "m"))
+    expected = pipeline.predict_proba(texts[:200])
+    np.testing.assert_allclose([list(loaded.predict_proba(t).values()) for t in texts[:200]], expected, atol=1e-9)
+    np.testing.assert_allclose(loaded.scores(texts[:200]), expected, atol=1e-9)

@@ -86,3 +86,16 @@ def test_spark_scores_a_table_like_the_predictor(trained, tmp_path, monkeypatch)
     predictor = Predictor.load(trained.result.export_dir)
     assert [r["themes"] for r in rows] == predictor.predict(texts)
     np.testing.assert_allclose([[r[t] for t in THEMES] for r in rows], predictor.scores(texts), atol=1e-12)
+
+
+def test_an_unknown_theme_in_streamed_labels_is_reported():
+    import pyarrow as pa
+
+    from train.corpus import DataError
+    from train.streaming import _labels
+
+    column = pa.chunked_array([pa.array([["trade"], [], ["visas", "aviation"]]), pa.array([["trades"]])])
+    with pytest.raises(DataError, match="unknown theme 'trades'"):
+        _labels(column, tuple(THEMES))
+    known = pa.chunked_array([pa.array([["trade"], []]), pa.array([["visas", "aviation"]])])
+    assert _labels(known, tuple(THEMES)).tolist() == [[0, 0, 1, 0], [0, 0, 0, 0], [1, 0, 0, 1]]

@@ -31,7 +31,8 @@ VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "weights.npz"
 MANIFEST_FILE = "manifest.json"
 BATCH_CHUNK = 4096  # sentences vectorised together
-PARALLEL_MIN = 20_000  # below this, starting work in other processes costs more than it saves
+PARALLEL_MIN = 20_000
+TERM_CACHE = 1_000_000  # hashed models: terms whose weights are kept at hand  # below this, starting work in other processes costs more than it saves
 
 
 class ModelFileError(ValueError):
@@ -64,7 +65,7 @@ class _Block:
             self.vocabulary, self.width, self._hash = None, spec["n_features"], mmh3.hash
         if self.width != len(coef):
             raise ModelFileError(f"{len(coef)} weight rows for a block of {self.width} features")
-        self.decision_of_one = self._vocabulary_one() if self.vocabulary is not None else self._hashed_one()
+        self.decision_of_one = self._one_text_decision()
 
     def column_of(self, gram: str) -> int | None:
         if self.vocabulary is not None:
@@ -95,35 +96,38 @@ class _Block:
             values = values / totals[rows]
         return rows, cols, values
 
-    def _hashed_one(self) -> Callable[[str], list[float] | None]:
-        """As ``_vocabulary_one``, for hashed features: columns by hash, one NumPy gather of weights."""
-        analyze, hash_, width, coef = self.analyze, self._hash, self.width, self.coef
-        binary, sublinear, l2, l1 = self.binary, self.sublinear_tf, self.norm == "l2", self.norm == "l1"
+    def _term_rows(self) -> tuple[dict[str, tuple[float, ...]], bool]:
+        """Per term, (n, b*coef...) with b its weight (idf, or 1) and n what it adds to the norm
+        (b*b for l2, b for l1); and whether two terms can share a row (hash collisions).
 
-        def one(text: str) -> list[float] | None:
-            counts = Counter(abs(h) % width for h in map(hash_, analyze(text)))  # colliding n-grams add up
-            if not counts:
-                return None
-            if binary:
-                values = [1.0] * len(counts)
-            else:
-                values = [1.0 + math.log(c) if sublinear else float(c) for c in counts.values()]
-            scale = math.sqrt(math.fsum(v * v for v in values)) if l2 else sum(values) if l1 else 1.0
-            return (np.array(values) @ coef[list(counts)] / scale).tolist()
+        Vocabulary models get every row up front; hashed models fill theirs as terms come
+        (one tuple per column, shared by colliding terms), up to TERM_CACHE terms."""
+        l2 = self.norm == "l2"
+        if self.vocabulary is not None:
+            base = self.idf.tolist() if self.idf is not None else [1.0] * self.width
+            return {term: (b * b if l2 else b, *c) for term, b, c in
+                    zip(self.vocabulary, base, (self.coef * np.asarray(base)[:, None]).tolist())}, False
+        by_column: dict[int, tuple[float, ...]] = {}
+        hash_, width, coef = self._hash, self.width, self.coef
 
-        return one
+        class Rows(dict):
+            def __missing__(self, term: str) -> tuple[float, ...]:
+                column = abs(hash_(term)) % width
+                row = by_column.get(column) or by_column.setdefault(column, (1.0, *coef[column].tolist()))
+                if len(self) < TERM_CACHE:
+                    self[term] = row
+                return row
 
-    def _vocabulary_one(self) -> Callable[[str], list[float] | None]:
+        return Rows(), True
+
+    def _one_text_decision(self) -> Callable[[str], list[float] | None]:
         """This block's share of each theme's log-odds for one text (None: no feature present).
 
-        Plain Python over a tuple per term, (n, b*coef...) with b its idf and n what its norm
-        adds (b*b for l2, b for l1): for one short sentence NumPy's per-call cost outweighs
-        the arithmetic."""
-        base = self.idf.tolist() if self.idf is not None else [1.0] * self.width
-        l2 = self.norm == "l2"
-        rows = {term: (b * b if l2 else b, *c) for term, b, c in
-                zip(self.vocabulary, base, (self.coef * np.asarray(base)[:, None]).tolist())}
-        get, analyze, binary, sublinear, norm = rows.get, self.analyze, self.binary, self.sublinear_tf, self.norm
+        Plain Python over the term rows: for one short sentence NumPy's per-call cost
+        outweighs the arithmetic."""
+        rows, shared = self._term_rows()
+        get = rows.get if not shared else rows.__getitem__
+        analyze, binary, sublinear, norm, l2 = self.analyze, self.binary, self.sublinear_tf, self.norm, self.norm == "l2"
 
         def one(text: str) -> list[float] | None:
             grams = analyze(text)
@@ -131,6 +135,9 @@ class _Block:
             found = [r for r in map(get, counts) if r]  # as if each n-gram occurred once
             if not found:
                 return None
+            if shared and len(set(map(id, found))) < len(found):  # two terms hashed to one column
+                _, cols, values = self.features([text])
+                return (values @ self.coef[cols]).tolist()
             sums = [sum(column) for column in zip(*found)]
             if not binary and len(counts) < len(grams):  # correct for the n-grams seen more than once
                 for term, count in counts.items():
