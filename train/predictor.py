@@ -109,12 +109,20 @@ class _Block:
                     zip(self.vocabulary, base, (self.coef * np.asarray(base)[:, None]).tolist())}, False
         by_column: dict[int, tuple[float, ...]] = {}
         hash_, width, coef = self._hash, self.width, self.coef
+        colliding = self._colliding_terms = set()  # terms met so far that share a column with another
+
+        owner: dict[int, str] = {}  # the first term met in each column
 
         class Rows(dict):
             def __missing__(self, term: str) -> tuple[float, ...]:
                 column = abs(hash_(term)) % width
-                row = by_column.get(column) or by_column.setdefault(column, (1.0, *coef[column].tolist()))
+                row = by_column.get(column)
+                if row is None:
+                    row = by_column[column] = (1.0, *coef[column].tolist())
                 if len(self) < TERM_CACHE:
+                    first = owner.setdefault(column, term)
+                    if first != term:
+                        colliding.update((first, term))
                     self[term] = row
                 return row
 
@@ -135,7 +143,9 @@ class _Block:
             found = [r for r in map(get, counts) if r]  # as if each n-gram occurred once
             if not found:
                 return None
-            if shared and len(set(map(id, found))) < len(found):  # two terms hashed to one column
+            maybe_collides = shared and (len(rows) >= TERM_CACHE or not self._colliding_terms.isdisjoint(counts))
+            if maybe_collides and len(set(map(id, found))) < len(found):
+                # two of the sentence's terms hash to one column: count them together, as sklearn does
                 _, cols, values = self.features([text])
                 return (values @ self.coef[cols]).tolist()
             sums = [sum(column) for column in zip(*found)]
