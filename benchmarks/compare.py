@@ -109,7 +109,7 @@ def worker_eval(system: str, data: Path, model: Path) -> dict:
 
     test = load_from_disk(str(data))["test"]
     test = test.select(range(min(len(test), 100_000)))
-    texts, labels = test["text"], test["labels"]
+    texts, labels = list(test["text"]), list(test["labels"])
     batch = (texts * (BATCH // len(texts) + 1))[:BATCH]  # the same batch size for every corpus
     y = np.array([[t in row for t in THEMES] for row in labels], dtype=int)
     if system == "fasttext":
