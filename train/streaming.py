@@ -1,5 +1,5 @@
 """Streaming training for corpora too large for memory: hashed features, SGD with partial_fit,
-chunks read from a memory-mapped Arrow DatasetDict on disk."""
+chunks read batch by batch from an Arrow DatasetDict saved on disk."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ SOURCE = "streamed"  # source name for rows that carry none
 
 
 def load_arrow_corpus(path: str, themes: list[str]) -> Corpus:
-    """A DatasetDict saved with ``save_to_disk`` (train and test; validation optional), memory-mapped."""
+    """A DatasetDict saved with ``save_to_disk`` (train and test; validation optional), left on disk."""
     if not (Path(path) / "dataset_dict.json").is_file():
         raise DataError(f"{path}: not a saved DatasetDict; write one with DatasetDict.save_to_disk")
     splits = load_from_disk(path)
