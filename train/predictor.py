@@ -31,8 +31,8 @@ VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "weights.npz"
 MANIFEST_FILE = "manifest.json"
 BATCH_CHUNK = 4096  # sentences vectorised together
-PARALLEL_MIN = 20_000
-TERM_CACHE = 1_000_000  # hashed models: terms whose weights are kept at hand  # below this, starting work in other processes costs more than it saves
+PARALLEL_MIN = 20_000  # below this, starting work in other processes costs more than it saves
+TERM_CACHE = 1_000_000  # hashed models: terms whose weights are kept at hand
 
 
 class ModelFileError(ValueError):
