@@ -129,7 +129,7 @@ def log_training(cfg: DictConfig, result: TrainingResult) -> str | None:
     for name in splits:
         dataset = mlflow.data.from_huggingface(splits[name], path=source, name=f"theme-sentences-{name}",
                                                digest=result.corpus.fingerprint)
-        mlflow.log_input(dataset, context=name)
+        _log_input(dataset, name)
 
     predictor = Predictor.load(result.export_dir)
     metrics = dict(result.metrics)
@@ -150,6 +150,19 @@ def log_training(cfg: DictConfig, result: TrainingResult) -> str | None:
     mlflow.log_table(misclassified(splits["test"], y_test, result.test_scores, result.thresholds, themes),
                      "evaluation/misclassified_test.json")
     return _log_model(cfg, result.export_dir, predictor)
+
+
+def _log_input(dataset, context: str, attempts: int = 3) -> None:
+    """log_input, retried: parallel jobs that log the same new dataset race to insert its row,
+    and the loser's insert fails although the row is then there to link to."""
+    for attempt in range(attempts):
+        try:
+            mlflow.log_input(dataset, context=context)
+            return
+        except MlflowException as err:
+            if "UNIQUE constraint" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def _speed(predictor: Predictor, texts: list[str]) -> dict[str, float]:
