@@ -51,3 +51,19 @@ def cross_validation(pipeline, texts: list[str], y: np.ndarray, folds: int, seed
         for name in ("macro", "micro")
         for stat, fn in (("mean", np.mean), ("std", np.std))
     }
+
+
+def per_source_metrics(y: np.ndarray, predicted: np.ndarray, sources: list[str], split: str) -> dict[str, float]:
+    """Headline metrics for each data source, macro F1 over the themes present in it."""
+    metrics = {}
+    for source in sorted(set(sources)):
+        rows = np.array([s == source for s in sources])
+        present = np.flatnonzero(y[rows].sum(axis=0) + predicted[rows].sum(axis=0))
+        prefix = f"{split}_{source}"
+        metrics[f"{prefix}_count"] = float(rows.sum())
+        metrics[f"{prefix}_micro_f1"] = float(f1_score(y[rows], predicted[rows], average="micro", zero_division=0))
+        metrics[f"{prefix}_macro_f1"] = float(
+            f1_score(y[rows], predicted[rows], average="macro", labels=present, zero_division=0)
+        ) if len(present) else float("nan")
+        metrics[f"{prefix}_subset_accuracy"] = float((y[rows] == predicted[rows]).all(axis=1).mean())
+    return metrics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import train.mlflow_env  # noqa: F401  (before mlflow)
 import mlflow.pyfunc
 import pandas as pd
 

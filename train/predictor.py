@@ -96,9 +96,10 @@ class _Block:
             values = values / totals[rows]
         return rows, cols, values
 
-    def _term_rows(self) -> tuple[dict[str, tuple[float, ...]], bool]:
+    def _term_rows(self) -> tuple[dict[str, tuple[float, ...]], set[str] | None]:
         """Per term, (n, b*coef...) with b its weight (idf, or 1) and n what it adds to the norm
-        (b*b for l2, b for l1); and whether two terms can share a row (hash collisions).
+        (b*b for l2, b for l1); and, for hashed models, the terms met so far that share a
+        column with another (None: terms never share a row).
 
         Vocabulary models get every row up front; hashed models fill theirs as terms come
         (one tuple per column, shared by colliding terms), up to TERM_CACHE terms."""
@@ -106,11 +107,10 @@ class _Block:
         if self.vocabulary is not None:
             base = self.idf.tolist() if self.idf is not None else [1.0] * self.width
             return {term: (b * b if l2 else b, *c) for term, b, c in
-                    zip(self.vocabulary, base, (self.coef * np.asarray(base)[:, None]).tolist())}, False
+                    zip(self.vocabulary, base, (self.coef * np.asarray(base)[:, None]).tolist())}, None
         by_column: dict[int, tuple[float, ...]] = {}
         hash_, width, coef = self._hash, self.width, self.coef
-        colliding = self._colliding_terms = set()  # terms met so far that share a column with another
-
+        colliding: set[str] = set()
         owner: dict[int, str] = {}  # the first term met in each column
 
         class Rows(dict):
@@ -126,15 +126,16 @@ class _Block:
                     self[term] = row
                 return row
 
-        return Rows(), True
+        return Rows(), colliding
 
     def _one_text_decision(self) -> Callable[[str], list[float] | None]:
         """This block's share of each theme's log-odds for one text (None: no feature present).
 
         Plain Python over the term rows: for one short sentence NumPy's per-call cost
         outweighs the arithmetic."""
-        rows, shared = self._term_rows()
-        get = rows.get if not shared else rows.__getitem__
+        rows, colliding = self._term_rows()
+        shared = colliding is not None
+        get = rows.__getitem__ if shared else rows.get
         analyze, binary, sublinear, norm, l2 = self.analyze, self.binary, self.sublinear_tf, self.norm, self.norm == "l2"
 
         def one(text: str) -> list[float] | None:
@@ -143,7 +144,7 @@ class _Block:
             found = [r for r in map(get, counts) if r]  # as if each n-gram occurred once
             if not found:
                 return None
-            maybe_collides = shared and (len(rows) >= TERM_CACHE or not self._colliding_terms.isdisjoint(counts))
+            maybe_collides = shared and (len(rows) >= TERM_CACHE or not colliding.isdisjoint(counts))
             if maybe_collides and len(set(map(id, found))) < len(found):
                 # two of the sentence's terms hash to one column: count them together, as sklearn does
                 _, cols, values = self.features([text])

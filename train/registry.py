@@ -12,9 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no internet on our machines
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
+import train.mlflow_env  # noqa: F401  (before mlflow)
 import mlflow
 import yaml
 from mlflow.tracking import MlflowClient

@@ -14,8 +14,7 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no internet on our machines
-
+import train.mlflow_env  # noqa: F401  (before mlflow)
 import mlflow
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F

@@ -126,5 +126,5 @@ def train_streaming(cfg: DictConfig, prepared: Prepared) -> TrainingResult:
     for name in names:
         metrics.update(split_metrics(name, y[name], scores[name], thresholds, evaluated[name][2], list(themes)))
     export_dir = export(cfg, prepared, thresholds, metrics)
-    return TrainingResult(metrics, thresholds, pipeline, corpus, scores["test"], export_dir)
+    return TrainingResult(metrics, thresholds, pipeline, corpus, scores["test"], y["test"], export_dir)
 

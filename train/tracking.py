@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no internet on our machines
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
 import subprocess
 import tempfile
 import time
@@ -15,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import train.mlflow_env  # noqa: F401  (before mlflow)
 import mlflow
 import numpy as np
 import pandas as pd
@@ -25,7 +22,6 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
-from train.corpus import label_matrix
 from train.mlflow_model import ARTIFACT_KEY, predict_frame
 from train.paths import PROJECT_ROOT
 from train.predictor import Predictor
@@ -138,7 +134,7 @@ def log_training(cfg: DictConfig, result: TrainingResult) -> str | None:
     metrics["duplicates_removed"] = float(result.corpus.duplicates_removed)
     mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
 
-    y_test = label_matrix(splits["test"]["labels"], themes)
+    y_test = result.test_labels
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from train.corpus import Corpus, DataError, label_matrix
-from train.evaluate import cross_validation, multilabel_metrics, tune_thresholds
+from train.evaluate import cross_validation, multilabel_metrics, per_source_metrics, tune_thresholds
 from train.export import export_predictor
 from train.pipeline import build_pipeline
 
@@ -36,6 +36,7 @@ class TrainingResult:
     pipeline: Pipeline
     corpus: Corpus
     test_scores: np.ndarray  # probability per test sentence and theme
+    test_labels: np.ndarray  # 0/1 per test sentence and theme
     export_dir: Path
 
 
@@ -47,24 +48,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return versions
-
-
-def _per_source(y: np.ndarray, predicted: np.ndarray, sources: list[str], split: str) -> dict[str, float]:
-    """Headline metrics for each data source, macro F1 over the themes present in it."""
-    from sklearn.metrics import f1_score
-
-    metrics = {}
-    for source in sorted(set(sources)):
-        rows = np.array([s == source for s in sources])
-        present = np.flatnonzero(y[rows].sum(axis=0) + predicted[rows].sum(axis=0))
-        prefix = f"{split}_{source}"
-        metrics[f"{prefix}_count"] = float(rows.sum())
-        metrics[f"{prefix}_micro_f1"] = float(f1_score(y[rows], predicted[rows], average="micro", zero_division=0))
-        metrics[f"{prefix}_macro_f1"] = float(
-            f1_score(y[rows], predicted[rows], average="macro", labels=present, zero_division=0)
-        ) if len(present) else float("nan")
-        metrics[f"{prefix}_subset_accuracy"] = float((y[rows] == predicted[rows]).all(axis=1).mean())
-    return metrics
 
 
 def in_sweep() -> bool:
@@ -153,7 +136,7 @@ def split_metrics(name: str, y: np.ndarray, scores: np.ndarray, thresholds: np.n
                   themes: list[str]) -> dict[str, float]:
     predicted = (scores >= thresholds).astype(int)
     metrics = {f"{name}_{k}": v for k, v in multilabel_metrics(y, predicted, themes).items()}
-    metrics.update(_per_source(y, predicted, sources, name))
+    metrics.update(per_source_metrics(y, predicted, sources, name))
     metrics[f"{name}_size"] = float(len(y))
     return metrics
 
@@ -190,4 +173,4 @@ def train(cfg: DictConfig, prepared: Prepared | None = None) -> TrainingResult:
     for name in ("validation", "test"):
         metrics.update(split_metrics(name, y[name], scores[name], thresholds, splits[name]["source"], themes))
     export_dir = export(cfg, prepared, thresholds, metrics)
-    return TrainingResult(metrics, thresholds, pipeline, corpus, scores["test"], export_dir)
+    return TrainingResult(metrics, thresholds, pipeline, corpus, scores["test"], y["test"], export_dir)
