@@ -11,14 +11,17 @@ ROOT = Path(__file__).resolve().parents[1]
 THEMES = ["aviation", "counterterrorism", "trade", "visas"]
 
 
-def isolated_overrides(tmp: Path) -> list[str]:
-    """Every output of a run (models, MLflow store and artifacts) under ``tmp``; quick CV."""
+def isolated_overrides(tmp: Path, tracked: bool = True) -> list[str]:
+    """Every output of a run (models, MLflow store and artifacts, Hydra's folder) under ``tmp``; quick CV.
+    ``tracked=False`` trains with tracking=none."""
+    tracking = [f"tracking.uri=sqlite:///{tmp}/mlflow.db", f"tracking.artifact_location=file://{tmp}/mlartifacts"] \
+        if tracked else ["tracking=none"]
     return [
         f"paths.models_dir={tmp}/models",
-        f"tracking.uri=sqlite:///{tmp}/mlflow.db",
-        f"tracking.artifact_location=file://{tmp}/mlartifacts",
-        "cv.folds=2",
-        "cv.n_jobs=1",
+        *tracking,
+        "trainer.cv_folds=2",
+        "trainer.cv_jobs=1",
+        f"hydra.run.dir={tmp}/outputs",
     ]
 
 
@@ -34,13 +37,22 @@ def run_python(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: i
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """One real training of the default model, tracked in a temporary MLflow store."""
-    from train.config import compose_config
-    from train.tracking import log_training, training_run
-    from train.training import train
+    from train.training.config import compose_config
+    from train.training.run import run_training
 
     tmp = tmp_path_factory.mktemp("trained")
     cfg = compose_config(isolated_overrides(tmp))
-    with training_run(cfg) as run:
-        result = train(cfg)
-        version = log_training(cfg, result)
-    return SimpleNamespace(cfg=cfg, result=result, run_id=run.info.run_id, version=version, tmp=tmp)
+    outcome = run_training(cfg)
+    return SimpleNamespace(cfg=cfg, result=outcome.result, metrics=outcome.metrics, export_dir=outcome.export_dir,
+                           run_id=outcome.run_id, version=outcome.model_version, tmp=tmp)
+
+
+def pipeline_for(overrides: list[str]):
+    """The unfitted pipeline of a composed config, as the trainer builds it."""
+    from hydra.utils import instantiate
+
+    from train.training.config import compose_config
+    from train.training.pipeline import build_pipeline
+
+    cfg = compose_config(overrides)
+    return build_pipeline(cfg, instantiate(cfg.trainer).multilabel)

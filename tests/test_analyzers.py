@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from train.analyzers import build_analyzer
+from train.runtime.analyzers import build_analyzer
 
 SETTINGS = [
     dict(analyzer="word", ngram_range=(1, 1)),

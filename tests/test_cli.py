@@ -4,8 +4,8 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import isolated_overrides, run_python
-from train.predictor import Predictor
+from conftest import THEMES, isolated_overrides, run_python
+from train.runtime.predictor import Predictor
 
 
 def runs(tmp):
@@ -36,7 +36,7 @@ def test_sweep_is_one_parent_with_one_child_per_job(tmp_path, launcher):
     assert len(parents) == 1 and len(children) == 3
     parent = parents[0]
     assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
-    best = max(children, key=lambda c: c.data.metrics["validation_macro_f1"])
+    best = max(children, key=lambda c: c.data.metrics["validation/macro_f1"])
     assert parent.data.tags["best_run_id"] == best.info.run_id
     assert parent.info.status == "FINISHED"
     # Trials export into their job folders, never over the model in use; the best one is registered.
@@ -47,22 +47,36 @@ def test_sweep_is_one_parent_with_one_child_per_job(tmp_path, launcher):
 
 
 def test_predict_command_reads_arguments_file_and_stdin(trained, tmp_path):
-    model = str(trained.result.export_dir)
-    by_args = run_python("-m", "train.predict", "--model", model, "Airlines resumed flights to Kabul.", "Tariffs rose.")
+    model = str(trained.export_dir)
+    by_args = run_python("-m", "train.cli.predict", "--model", model, "Airlines resumed flights to Kabul.", "Tariffs rose.")
     assert by_args.returncode == 0, by_args.stderr
     rows = [json.loads(line) for line in by_args.stdout.splitlines()]
     assert [r["themes"] for r in rows] == [["aviation"], ["trade"]]
     assert set(rows[0]["scores"]) == {"aviation", "counterterrorism", "trade", "visas"}
     sentences = tmp_path / "in.txt"
     sentences.write_text("Airlines resumed flights to Kabul.\n\nTariffs rose.\n", encoding="utf-8")
-    by_file = run_python("-m", "train.predict", "--model", model, "--file", str(sentences))
-    by_stdin = run_python("-m", "train.predict", "--model", model, input=sentences.read_text())
-    assert by_file.stdout == by_stdin.stdout == by_args.stdout
-    explained = run_python("-m", "train.predict", "--model", model, "--explain", "Tariffs rose.")
+    by_file = run_python("-m", "train.cli.predict", "--model", model, "--file", str(sentences))
+    by_stdin = run_python("-m", "train.cli.predict", "--model", model, input=sentences.read_text())
+    assert by_file.stdout == by_stdin.stdout
+    lines = by_file.stdout.splitlines()  # one output line per input line, a blank one with no theme
+    assert len(lines) == 3 and [lines[0], lines[2]] == by_args.stdout.splitlines()
+    assert json.loads(lines[1]) == {"text": "", "themes": [], "scores": dict.fromkeys(THEMES, 0.0)}
+    explained = run_python("-m", "train.cli.predict", "--model", model, "--explain", "Tariffs rose.")
     assert "up" in json.loads(explained.stdout)["explanation"]["trade"]
 
 
 def test_predict_command_reports_a_missing_model_in_one_line(tmp_path):
-    done = run_python("-m", "train.predict", "--model", str(tmp_path / "none"), "text")
+    done = run_python("-m", "train.cli.predict", "--model", str(tmp_path / "none"), "text")
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "python -m train" in done.stderr
+
+
+def test_predict_command_ends_quietly_when_its_reader_stops(trained):
+    import subprocess
+    import sys
+
+    many = "\n".join(["Tariffs rose."] * 20_000)
+    done = subprocess.run(f"{sys.executable} -m train.cli.predict --model {trained.export_dir} | head -1",
+                          shell=True, input=many, capture_output=True, text=True, timeout=120)
+    assert done.stdout.count("\n") == 1 and json.loads(done.stdout)["themes"] == ["trade"]
+    assert done.stderr == ""

@@ -4,7 +4,8 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT, THEMES
-from train.corpus import DataError, load_corpus, read_records
+from train.data.corpus import load_corpus, read_records
+from train.runtime.errors import DataError
 
 DATA_FILES = sorted(str(p) for p in (ROOT / "data").glob("*.jsonl"))
 GOOD = {"id": "a-1", "text": "Tariffs on steel were cut by half.", "labels": ["trade"], "source": "authored"}
@@ -109,6 +110,6 @@ def test_bundled_corpus_meets_the_size_targets():
 
 
 def test_dataset_card_counts_are_generated_from_the_data():
-    from train.datacard import main
+    from train.cli.datacard import main
 
-    assert main(["--check"]) == 0, "run `python -m train.datacard`"
+    assert main(["--check"]) == 0, "run `theme-datacard`"

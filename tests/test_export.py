@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 
 from conftest import THEMES
-from train import export as export_module
-from train.export import UnsupportedModelError, export_predictor
-from train.predictor import Predictor
+from train.training import publish as export_module
+from train.runtime.errors import UnsupportedModelError
+from train.training.publish import export_predictor
+from train.runtime.predictor import Predictor
 
 
 def test_a_crash_during_export_leaves_the_previous_model_intact(trained, tmp_path, monkeypatch):

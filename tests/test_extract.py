@@ -1,16 +1,16 @@
 import json
 
-from train.extract import extract
-from train.jsonl import iter_jsonl
-from train.paths import EXTRACTED_SEEDS, SEEDS_DIR
-from train.segment import segment
+from train.data.seeds import extract
+from train.data.jsonl import iter_jsonl
+from train.runtime.paths import EXTRACTED_SEEDS, SEEDS_DIR
+from train.data.segment import segment
 
 FURNITURE = ["You may also like", "Latest Articles", "All Rights Reserved", "by NWMNewsDesk", "Increase font size",
              "Read More:", "Similar Posts", "can be reached at", "0 comment", "Home »"]
 
 
 def test_extraction_drops_page_furniture_and_headings():
-    texts = [s.text for s in extract()]
+    texts = [s.text for s in extract(SEEDS_DIR)]
     for marker in FURNITURE:
         assert not any(marker in t for t in texts), marker
     # Headlines and bare headings have no sentence of their own.
@@ -26,7 +26,7 @@ def test_spans_point_at_the_source_text():
 
 
 def test_drop_cap_is_rejoined():
-    texts = [s.text for s in extract()]
+    texts = [s.text for s in extract(SEEDS_DIR)]
     assert any(t.startswith("Islamabad is keen to improve") for t in texts)
     assert not any(t.startswith("slamabad") for t in texts)
 
@@ -40,12 +40,12 @@ def test_ids_depend_on_text_not_position():
 
 def test_committed_extraction_is_up_to_date():
     committed = [row for _, row in iter_jsonl(EXTRACTED_SEEDS)]
-    assert committed == [s.to_dict() for s in extract()], "run `python -m train.extract` and relabel"
+    assert committed == [s.to_dict() for s in extract(SEEDS_DIR)], "run `theme-extract` and relabel"
 
 
 def test_every_extracted_sentence_has_exactly_one_label_row(tmp_path):
     labels = {row["id"]: row for _, row in iter_jsonl(EXTRACTED_SEEDS.parents[1] / "seed.jsonl")}
-    extracted = extract()
+    extracted = extract(SEEDS_DIR)
     unlabeled = [s.text for s in extracted if s.id not in labels]
     assert not unlabeled, f"seed sentences without a label row in data/seed.jsonl: {unlabeled}"
     orphans = set(labels) - {s.id for s in extracted}
@@ -54,10 +54,10 @@ def test_every_extracted_sentence_has_exactly_one_label_row(tmp_path):
 
 
 def test_extract_command_writes_jsonl(tmp_path):
-    from train.extract import main
+    from train.cli.extract import main
 
     out = tmp_path / "seeds.jsonl"
-    main(["--out", str(out)])
+    assert main([f"paths.extracted_seeds={out}"]) == 0
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) == len(extract())
+    assert len(rows) == len(extract(SEEDS_DIR))
     assert set(rows[0]) == {"id", "doc_id", "index", "start", "end", "text"}

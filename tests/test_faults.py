@@ -14,9 +14,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from mlflow.tracking import MlflowClient
 
 from conftest import THEMES, isolated_overrides, run_python
-from train.corpus import read_records
-from train.export import export_predictor
-from train.predictor import MANIFEST_FILE, ModelFileError, Predictor, sha256_file
+from train.data.corpus import read_records
+from train.training.publish import export_predictor
+from train.runtime.errors import ModelFileError
+from train.runtime.model_folder import MANIFEST_FILE, sha256_file
+from train.runtime.predictor import Predictor
 
 BAD_DATA = '{"id": "x", "text": "Tariffs were cut.", "labels": ["trade"], "source": "authored"}\n{"id": "y", "text": \n'
 
@@ -32,17 +34,18 @@ def snapshot(trained):
     client = MlflowClient(tracking_uri=trained.cfg.tracking.uri)
     experiment = client.get_experiment_by_name("theme-classifier")
     runs = sorted(r.info.run_id for r in client.search_runs([experiment.experiment_id]))
-    manifest = (trained.result.export_dir / MANIFEST_FILE).read_text()
-    return runs, manifest, os.readlink(trained.result.export_dir)
+    manifest = (trained.export_dir / MANIFEST_FILE).read_text()
+    return runs, manifest, os.readlink(trained.export_dir)
 
 
 @pytest.mark.parametrize("override, message", [
     ("model=gradient_boosting", "Could not find 'model/gradient_boosting'"),
     ("features=bpe", "Could not find 'features/bpe'"),
-    ("model.C=-1", "theme-train: invalid hyperparameter of LogisticRegression: The 'C' parameter"),
+    ("model.C=-1", "theme-train: invalid hyperparameter: The 'C' parameter of LogisticRegression"),
+    ("name=../../escaped", "theme-train: name='../../escaped': use letters, digits"),
     ("modle.C=3", "Could not override 'modle.C'"),
     ("data.files=/no/such/dir/*.jsonl", "theme-train: no data files match /no/such/dir/*.jsonl"),
-    ("cv.folds=1000", "theme-train: theme 'aviation' has"),
+    ("trainer.cv_folds=1000", "theme-train: theme 'aviation' has"),
     ("CORRUPT", "corrupt.jsonl:2: not valid JSON"),
     ("paths.models_dir=/etc/hostname/models", "theme-train: cannot write models to /etc/hostname/models"),
     ("tracking.uri=http://127.0.0.1:9", "theme-train: no MLflow server answers at http://127.0.0.1:9"),
@@ -66,7 +69,7 @@ def test_debug_flag_shows_the_traceback(trained):
 
 
 def _export_and_hang(pipeline, target, ready):
-    import train.export as export
+    import train.training.publish as export
 
     real_savez = np.savez
 
@@ -121,7 +124,7 @@ def test_concurrent_exports_to_one_name_end_with_one_complete_model(trained, tmp
 
 def _tampered_copy(trained, tmp_path):
     copy = tmp_path / "model"
-    shutil.copytree(trained.result.export_dir, copy)
+    shutil.copytree(trained.export_dir, copy)
     return copy
 
 
@@ -161,13 +164,14 @@ def test_a_model_of_another_format_version_says_to_re_export(trained, tmp_path):
 
 
 def test_same_seed_and_data_give_identical_metrics_and_scores(tmp_path):
-    from train.config import compose_config
-    from train.training import train
+    from train.training.config import compose_config
+    from train.training.run import run_training
 
-    results = [train(compose_config(isolated_overrides(tmp_path / str(i)))) for i in range(2)]
-    first, second = ({k: v for k, v in r.metrics.items() if k != "fit_seconds"} for r in results)
+    outcomes = [run_training(compose_config(isolated_overrides(tmp_path / str(i), tracked=False))) for i in range(2)]
+    first, second = ({k: v for k, v in o.metrics.items() if not k.startswith("speed/")} for o in outcomes)
     assert first == second
-    np.testing.assert_array_equal(results[0].test_scores, results[1].test_scores)
+    for split in outcomes[0].result.scores:
+        np.testing.assert_array_equal(outcomes[0].result.scores[split], outcomes[1].result.scores[split])
 
 
 @pytest.mark.slow

@@ -4,13 +4,14 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import ROOT, THEMES, run_python
-from train.predictor import ModelFileError, Predictor
+from conftest import ROOT, THEMES, pipeline_for, run_python
+from train.runtime.errors import ModelFileError
+from train.runtime.predictor import Predictor
 
 
 @pytest.fixture(scope="module")
 def predictor(trained):
-    return Predictor.load(trained.result.export_dir)
+    return Predictor.load(trained.export_dir)
 
 
 def test_scores_equal_the_scikit_learn_pipeline_on_the_test_split(trained, predictor):
@@ -20,15 +21,13 @@ def test_scores_equal_the_scikit_learn_pipeline_on_the_test_split(trained, predi
 
 @pytest.mark.parametrize("features, model", [("char", "linear_svc"), ("word_char", "ridge"), ("word", "sgd"), ("hashing", "logreg")])
 def test_every_model_kind_exports_exactly(tmp_path, features, model):
-    from train.config import compose_config
-    from train.corpus import label_matrix
-    from train.export import export_predictor
-    from train.pipeline import build_pipeline
-    from train.corpus import load_corpus
+    from train.data.corpus import label_matrix, load_corpus
+    from train.training.config import compose_config
+    from train.training.publish import export_predictor
 
     corpus = load_corpus(compose_config().data.files, THEMES, seed=3)
     train_split, test = corpus.splits["train"], corpus.splits["test"]["text"]
-    pipeline = build_pipeline(compose_config([f"features={features}", f"model={model}"]))
+    pipeline = pipeline_for([f"features={features}", f"model={model}"])
     pipeline.fit(train_split["text"], label_matrix(train_split["labels"], THEMES))
     loaded = Predictor.load(export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path / "m"))
     expected = pipeline.predict_proba(test)
@@ -84,7 +83,7 @@ def test_explain_names_the_ngrams_behind_a_score(predictor):
 def test_loads_and_predicts_in_a_fresh_process_without_heavy_imports(trained):
     code = (
         "import json, sys; from train import Predictor;"
-        f"p = Predictor.load({str(trained.result.export_dir)!r});"
+        f"p = Predictor.load({str(trained.export_dir)!r});"
         "print(json.dumps(p.predict(['Airlines cancelled flights to Dubai.'])));"
         "print(json.dumps(sorted(m for m in ('mlflow', 'hydra', 'sklearn', 'pandas', 'datasets') if m in sys.modules)))"
     )
@@ -97,7 +96,7 @@ def test_loads_and_predicts_in_a_fresh_process_without_heavy_imports(trained):
 
 def test_altered_file_is_refused(trained, tmp_path):
     copy = tmp_path / "model"
-    shutil.copytree(trained.result.export_dir, copy)
+    shutil.copytree(trained.export_dir, copy)
     weights = np.load(copy / "weights.npz")
     arrays = {k: weights[k] for k in weights.files}
     arrays["intercept"] = arrays["intercept"] + 5.0
@@ -112,12 +111,12 @@ def test_missing_model_folder_says_how_to_make_one(tmp_path):
 
 
 def test_large_batches_in_two_processes_give_the_same_answers(trained):
-    from train.predictor import PARALLEL_MIN
+    from train.runtime.predictor import PARALLEL_MIN
 
     texts = list(trained.result.corpus.splits["test"]["text"])
     texts = (texts * (PARALLEL_MIN // len(texts) + 1))[: PARALLEL_MIN + 7]
-    serial = Predictor.load(trained.result.export_dir)
-    parallel = Predictor.load(trained.result.export_dir, n_jobs=2)
+    serial = Predictor.load(trained.export_dir)
+    parallel = Predictor.load(trained.export_dir, n_jobs=2)
     np.testing.assert_array_equal(parallel.scores(texts), serial.scores(texts))
     assert parallel.predict(texts) == serial.predict(texts)
 
@@ -128,8 +127,8 @@ def test_hashed_model_with_colliding_terms_scores_exactly(tmp_path):
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import Pipeline
 
-    from train.corpus import label_matrix, read_records
-    from train.export import export_predictor
+    from train.data.corpus import label_matrix, read_records
+    from train.training.publish import export_predictor
 
     records = read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)[::4]
     texts, y = [r["text"] for r in records], label_matrix([r["labels"] for r in records], THEMES)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from train.predictor import Predictor
+from train.runtime.predictor import Predictor
 
 THEMES = ["aviation", "counterterrorism", "trade", "visas"]
 SENTENCE = "Airlines resumed flights to Kabul after the visa deal."
@@ -13,7 +13,7 @@ SENTENCE = "Airlines resumed flights to Kabul after the visa deal."
 
 @pytest.fixture(scope="module")
 def predictor(trained):
-    return Predictor.load(trained.result.export_dir)
+    return Predictor.load(trained.export_dir)
 
 
 def no_theme(result):
@@ -34,10 +34,11 @@ CASES = [
     ("empty string", "", no_theme),
     ("whitespace", " \t\n ", no_theme),
     ("one string", SENTENCE, lambda r: "aviation" in r),
-    ("urdu", "پاکستان اور امریکہ کے درمیان تجارتی معاہدہ", lambda r: isinstance(r, list)),
-    ("chinese", "中国与巴基斯坦签署了新的贸易协定。", lambda r: isinstance(r, list)),
-    ("arabic", "وقعت الإمارات اتفاقية تجارة حرة مع الهند", lambda r: isinstance(r, list)),
-    ("emoji", "✈️🛂💼🔥 tariffs 🚫", lambda r: isinstance(r, list)),
+    # No English word, no evidence of a theme: text in other scripts gets none.
+    ("urdu", "پاکستان اور امریکہ کے درمیان تجارتی معاہدہ", no_theme),
+    ("chinese", "中国与巴基斯坦签署了新的贸易协定。", no_theme),
+    ("arabic", "وقعت الإمارات اتفاقية تجارة حرة مع الهند", no_theme),
+    ("emoji", "✈️🛂💼🔥 tariffs 🚫", lambda r: r == ["trade"]),
     ("control characters", "Tariffs\x00 on\x07 steel\x1b[31m rose\r\n", lambda r: "trade" in r),
     ("1 MB string", "Tariffs on steel rose. " * 45_000, lambda r: "trade" in r),
     ("numpy array", np.array([SENTENCE, "Tariffs rose."]), lambda r: len(r) == 2 and "trade" in r[1]),

@@ -75,14 +75,14 @@ def test_training_logs_to_a_real_tracking_server_over_http(tmp_path):
         data = found[0]["data"]
         metrics = {m["key"]: m["value"] for m in data["metrics"]}
         params = {p["key"]: p["value"] for p in data["params"]}
-        assert metrics["test_macro_f1"] > 0.5 and params["features.analyzer"] == "word"
+        assert metrics["test/macro_f1"] > 0.5 and params["features.analyzer"] == "word"
         assert any(Path(tmp_path / "server-artifacts").rglob("classification_report.txt"))
     finally:
         stop(server)
 
 
 def test_served_champion_answers_invocations(trained, tmp_path):
-    from train.registry import promote
+    from train.tracking.registry import promote
 
     promote("theme-classifier", tracking_uri=trained.cfg.tracking.uri)
     port = free_port()

@@ -8,8 +8,8 @@ import pytest
 from datasets import Dataset, DatasetDict
 
 from conftest import ROOT, THEMES, isolated_overrides, run_python
-from train.corpus import read_records
-from train.predictor import Predictor
+from train.data.corpus import read_records
+from train.runtime.predictor import Predictor
 
 
 @pytest.fixture(scope="module")
@@ -39,24 +39,25 @@ def test_streaming_run_trains_in_chunks_tracks_and_exports_an_exact_predictor(ar
 
 
 def test_streamed_model_scores_match_its_pipeline(arrow_corpus, tmp_path):
-    from train.config import compose_config
-    from train.streaming import train_streaming
-    from train.training import prepare
+    from train.training.config import compose_config
+    from train.training.run import run_training
 
     cfg = compose_config(["experiment=streaming", f"data.path={arrow_corpus}", "trainer.chunk_size=2000", "trainer.epochs=5",
-                          "trainer.n_jobs=2", *isolated_overrides(tmp_path)])
-    result = train_streaming(cfg, prepare(cfg))
+                          "trainer.n_jobs=2", *isolated_overrides(tmp_path, tracked=False)])
+    outcome = run_training(cfg)
+    result = outcome.result
     texts = result.corpus.splits["test"]["text"]
     expected = np.column_stack([p[:, 1] for p in result.pipeline.predict_proba(texts)])
-    predictor = Predictor.load(result.export_dir)
+    np.testing.assert_allclose(result.scores["test"], expected, rtol=0, atol=1e-12)
+    predictor = Predictor.load(outcome.export_dir)
     np.testing.assert_allclose(predictor.scores(texts), expected, rtol=0, atol=1e-9)
     np.testing.assert_allclose([list(predictor.predict_proba(t).values()) for t in texts[:50]], expected[:50], atol=1e-9)
-    assert result.metrics["test_macro_f1"] > 0.7
+    assert outcome.metrics["test/macro_f1"] > 0.7 and "cv/macro_f1_mean" not in outcome.metrics
 
 
 def test_a_saved_dataset_without_a_test_split_is_refused(tmp_path):
-    from train.corpus import DataError
-    from train.streaming import load_arrow_corpus
+    from train.runtime.errors import DataError
+    from train.data.arrow import load_arrow_corpus
 
     DatasetDict({"train": Dataset.from_dict({"text": ["a b c"], "labels": [[]]})}).save_to_disk(str(tmp_path / "d"))
     with pytest.raises(DataError, match="missing split"):
@@ -70,7 +71,8 @@ def test_spark_scores_a_table_like_the_predictor(trained, tmp_path, monkeypatch)
     pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
 
-    from train.spark_score import score_table
+    from train.runtime.errors import DataError
+    from train.tracking.spark import score_table
 
     monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", trained.cfg.tracking.uri)
@@ -79,11 +81,11 @@ def test_spark_scores_a_table_like_the_predictor(trained, tmp_path, monkeypatch)
     try:
         table = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], ["id", "sentence"])
         rows = sorted(score_table(spark, table, f"models:/theme-classifier/{trained.version}", "sentence").collect())
-        with pytest.raises(ValueError, match="no column 'text'"):
+        with pytest.raises(DataError, match="no column 'text'"):
             score_table(spark, table, f"models:/theme-classifier/{trained.version}")
     finally:
         spark.stop()
-    predictor = Predictor.load(trained.result.export_dir)
+    predictor = Predictor.load(trained.export_dir)
     assert [r["themes"] for r in rows] == predictor.predict(texts)
     np.testing.assert_allclose([[r[t] for t in THEMES] for r in rows], predictor.scores(texts), atol=1e-12)
 
@@ -91,8 +93,8 @@ def test_spark_scores_a_table_like_the_predictor(trained, tmp_path, monkeypatch)
 def test_an_unknown_theme_in_streamed_labels_is_reported():
     import pyarrow as pa
 
-    from train.corpus import DataError
-    from train.streaming import _labels
+    from train.runtime.errors import DataError
+    from train.data.arrow import arrow_label_matrix as _labels
 
     column = pa.chunked_array([pa.array([["trade"], [], ["visas", "aviation"]]), pa.array([["trades"]])])
     with pytest.raises(DataError, match="unknown theme 'trades'"):

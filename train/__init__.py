@@ -1,6 +1,6 @@
 """Theme classifier for English news sentences: trade, counterterrorism, aviation, visas."""
 
-from train.predictor import Predictor
+from train.runtime import Predictor
 
 __all__ = ["Predictor"]
 __version__ = "0.1.0"

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from train.training import TrainingResult
+from train.training.run import Outcome
+
+SPLITS = ("realcopy_test", "realcopy_dev", "test", "validation")  # real copy first: the numbers that matter
 
 
-def print_summary(result: TrainingResult, run_id: str, model_version: str | None) -> None:
-    m = result.metrics
-    rows = []
-    if "cv_macro_f1_mean" in m:
-        rows.append(("cross-validation", f"{m['cv_macro_f1_mean']:.3f} ± {m['cv_macro_f1_std']:.3f}",
-                     m["cv_micro_f1_mean"], None))
-    rows += [(split, f"{m[f'{split}_macro_f1']:.3f}", m[f"{split}_micro_f1"], m[f"{split}_no_theme_accuracy"])
-             for split in ("validation", "test") if f"{split}_macro_f1" in m]
-    print(f"\n{'':18}{'macro-F1':>14}{'micro-F1':>10}{'no-theme acc':>14}")
-    for name, macro, micro, none in rows:
-        print(f"{name:18}{macro:>14}{micro:10.3f}{'' if none is None else f'{none:14.3f}'}")
-    print("test F1 by theme: " + ", ".join(f"{t} {m[f'test_{t}_f1']:.3f}" for t in result.corpus.themes))
-    print(f"exported {result.export_dir}  (MLflow run {run_id}"
-          + (f", model version {model_version})" if model_version else ")"))
+def print_summary(outcome: Outcome) -> None:
+    m, themes = outcome.metrics, outcome.result.corpus.themes
+    print(f"\n{'':18}{'macro-F1':>14}{'micro-F1':>10}{'no-theme acc':>14}  F1 by theme")
+    for split in (s for s in SPLITS if f"{s}/macro_f1" in m):
+        by_theme = " ".join(f"{t[:5]} {m[f'{split}/{t}_f1']:.3f}" for t in themes)
+        print(f"{split:18}{m[f'{split}/macro_f1']:>14.3f}{m[f'{split}/micro_f1']:10.3f}"
+              f"{m[f'{split}/no_theme_accuracy']:14.3f}  {by_theme}")
+    if "cv/macro_f1_mean" in m:
+        print(f"{'cross-validation':18}{m['cv/macro_f1_mean']:>8.3f} ± {m['cv/macro_f1_std']:.3f}{m['cv/micro_f1_mean']:10.3f}")
+    print(f"speed: {m['speed/predict_sentences_per_second']:,.0f} sentences/s in a batch, "
+          f"{m['speed/predict_one_median_ms'] * 1000:.0f} µs for one sentence")
+    where = f"MLflow run {outcome.run_id}" if outcome.run_id else "not tracked"
+    version = f", model version {outcome.model_version}" if outcome.model_version else ""
+    print(f"exported {outcome.export_dir}  ({where}{version})")

@@ -7,14 +7,15 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from datasets import Dataset, DatasetDict, Features, Sequence as SequenceFeature, Value
 
-from train.jsonl import iter_jsonl
+from train.data.jsonl import iter_jsonl
+from train.runtime.errors import DataError
 
 REQUIRED_FIELDS = ("id", "text", "labels", "source")
 SPLITS = ("train", "validation", "test")
@@ -28,10 +29,6 @@ FEATURES = Features(
 )
 
 
-class DataError(ValueError):
-    """Labeled data that cannot be used as it is; the message says where and what to fix."""
-
-
 @dataclass(frozen=True)
 class Corpus:
     splits: DatasetDict
@@ -40,8 +37,9 @@ class Corpus:
     duplicates_removed: int
 
 
-def read_records(files: Sequence[str | Path], themes: Sequence[str]) -> list[dict]:
-    """Every labeled row of ``files``, validated; labels come back sorted."""
+def read_records(files: Sequence[str | Path], themes: Sequence[str], keep: Sequence[str] = ()) -> list[dict]:
+    """Every labeled row of ``files``, validated; labels come back sorted. ``keep`` names
+    optional fields to carry along (None where a row has none)."""
     if not files:
         raise DataError("no labeled data files given; point data.files at data/*.jsonl")
     known = set(themes)
@@ -53,6 +51,7 @@ def read_records(files: Sequence[str | Path], themes: Sequence[str]) -> list[dic
         for line, row in iter_jsonl(path):
             where = f"{path}:{line}"
             record = _validated(row, known, where)
+            record.update({name: row.get(name) for name in keep})
             if record["id"] in seen:
                 raise DataError(f"{where}: duplicate id {record['id']!r} (first at {seen[record['id']]}); give each row its own id")
             seen[record["id"]] = where
@@ -80,6 +79,41 @@ def _validated(row: object, themes: set[str], where: str) -> dict:
     if len(set(labels)) != len(labels):
         raise DataError(f"{where}: a theme is repeated in 'labels'")
     return {"id": row["id"], "text": row["text"], "labels": sorted(labels), "source": row["source"]}
+
+
+def expand(files: str | Sequence[str]) -> list[str]:
+    """A list of paths, or the files one glob pattern matches (an error if none)."""
+    if not isinstance(files, str):
+        return list(files)
+    paths = sorted(glob.glob(files))
+    if not paths:
+        raise DataError(f"no data files match {files}; check data.files")
+    return paths
+
+
+def read_evaluation_sets(files: Mapping[str, str], themes: Sequence[str]) -> dict[str, list[dict]]:
+    """Real-copy rows by split name (``realcopy_dev`` may guide choices, ``realcopy_test`` is
+    only reported); every row also needs the ``source_url`` it was paraphrased from."""
+    sets = {}
+    for name, path in files.items():
+        sets[name] = read_records([path], themes, keep=("source_url",))
+        for record in sets[name]:
+            if not isinstance(record["source_url"], str) or not record["source_url"].startswith("http"):
+                raise DataError(f"{path}: row {record['id']!r} needs the 'source_url' it was paraphrased from")
+    return sets
+
+
+def check_no_overlap(training: Sequence[dict], evaluation: Sequence[dict]) -> None:
+    """No evaluation sentence, and no article an evaluation sentence came from, in training."""
+    seen = {normalise(r["text"]): r["id"] for r in training}
+    urls = {r.get("source_url") for r in training} - {None}
+    for record in evaluation:
+        if normalise(record["text"]) in seen:
+            raise DataError(f"evaluation row {record['id']!r} repeats training row {seen[normalise(record['text'])]!r}; "
+                            "remove one")
+        if record["source_url"] in urls:
+            raise DataError(f"evaluation row {record['id']!r} comes from an article that training also uses "
+                            f"({record['source_url']}); keep each article on one side")
 
 
 def normalise(text: str) -> str:
@@ -162,25 +196,28 @@ def load_corpus(
     test: float = 0.15,
     seed: int = 0,
     near_duplicate_threshold: float = 0.8,
+    evaluation_files: Mapping[str, str] | None = None,
 ) -> Corpus:
-    """Labeled sentences as train/validation/test splits, the same for the same data and seed.
+    """Labeled sentences as train/validation/test splits, the same for the same data and seed,
+    plus the real-copy evaluation sets of ``evaluation_files``, whole and never trained on.
 
     ``files`` is a list of paths or one glob pattern. Exact duplicates are dropped;
     near-duplicates are kept together in one split, so no test sentence has a twin in training.
     """
-    paths = sorted(glob.glob(files)) if isinstance(files, str) else list(files)
-    if isinstance(files, str) and not paths:
-        raise DataError(f"no data files match {files}; check data.files")
     if not 0 < validation < 1 or not 0 < test < 1 or validation + test >= 1:
         raise DataError("data.validation and data.test must be fractions in (0, 1) that leave room for training")
     themes = tuple(themes)
-    records = read_records(paths, themes)
+    records = read_records(expand(files), themes, keep=("source_url",))
+    evaluation = read_evaluation_sets(evaluation_files, themes) if evaluation_files else {}
+    for rows in evaluation.values():
+        check_no_overlap(records, rows)
     unique = drop_exact_duplicates(records)
     labels = label_matrix([r["labels"] for r in unique], themes)
     groups = near_duplicate_groups([r["text"] for r in unique], near_duplicate_threshold)
     indices = split_indices(labels, groups, validation, test, seed)
-    splits = DatasetDict(
-        {name: Dataset.from_list([unique[i] for i in sorted(indices[name])], features=FEATURES) for name in SPLITS}
-    )
+    parts = {name: [unique[i] for i in sorted(indices[name])] for name in SPLITS} | evaluation
+    splits = DatasetDict({name: Dataset.from_list([{k: r[k] for k in FEATURES} for r in rows], features=FEATURES)
+                          for name, rows in parts.items()})
     settings = dict(themes=themes, validation=validation, test=test, seed=seed, threshold=near_duplicate_threshold)
-    return Corpus(splits, themes, fingerprint(records, **settings), len(records) - len(unique))
+    digest = fingerprint(records + [r for rows in evaluation.values() for r in rows], **settings)
+    return Corpus(splits, themes, digest, len(records) - len(unique))

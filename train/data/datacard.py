@@ -1,31 +1,26 @@
-"""Regenerate the counts tables of the dataset card (data/README.md) from the data itself.
-
-Usage: python -m train.datacard [--check]
-"""
+"""The counts tables of the dataset card (data/README.md), generated from the data itself."""
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from collections import Counter
+from collections.abc import Sequence
 
-from hydra.utils import instantiate
+from train.data.corpus import Corpus
 
-from train.config import compose_config
-from train.corpus import read_records
-from train.paths import DATA_DIR
-
-CARD = DATA_DIR / "README.md"
 START, END = "<!-- counts:start -->", "<!-- counts:end -->"
 
 
-def counts_tables() -> str:
-    """Markdown tables: rows per theme and source, then per split of the default config."""
-    cfg = compose_config()
-    themes = list(cfg.data.themes)
-    records = read_records(sorted(DATA_DIR.glob("*.jsonl")), themes)
-    sources = sorted({r["source"] for r in records})
+def _table(columns: dict[str, list[int]], names: list[str]) -> str:
+    lines = ["| | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    lines += [f"| {name} | " + " | ".join(str(c[i]) for c in columns.values()) + " |" for i, name in enumerate(names)]
+    return "\n".join(lines)
+
+
+def counts_tables(records: Sequence[dict], corpus: Corpus, seed: int, evaluation_records: Sequence[dict] = ()) -> str:
+    """Markdown tables: rows per theme and source, per split of the given corpus, and the
+    real-copy evaluation sets by split and by region."""
+    themes = list(corpus.themes)
 
     def column(rows):
         counts = Counter(label for r in rows for label in r["labels"])
@@ -33,39 +28,34 @@ def counts_tables() -> str:
                                               sum(not r["labels"] for r in rows), len(rows)]
 
     names = [f"`{t}`" for t in themes] + ["several themes", "no theme", "sentences"]
-    by_source = {s: column([r for r in records if r["source"] == s]) for s in sources}
+    by_source = {s: column([r for r in records if r["source"] == s]) for s in sorted({r["source"] for r in records})}
     by_source["all"] = column(records)
-    corpus = instantiate(cfg.data)
-    by_split = {name: column(list(split)) for name, split in corpus.splits.items()}
-
-    def table(columns: dict[str, list[int]]) -> str:
-        lines = ["| | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
-        lines += [f"| {name} | " + " | ".join(str(c[i]) for c in columns.values()) + " |" for i, name in enumerate(names)]
-        return "\n".join(lines)
-
-    return (f"{START}\nBy source:\n\n{table(by_source)}\n\nBy split (default config, seed {cfg.seed}; "
+    trained = {n: column(list(corpus.splits[n])) for n in ("train", "validation", "test")}
+    text = (f"{START}\nTraining data by source:\n\n{_table(by_source, names)}\n\nBy split (default config, seed {seed}; "
             f"{corpus.duplicates_removed} exact duplicates removed; fingerprint `{corpus.fingerprint}`):\n\n"
-            f"{table(by_split)}\n{END}")
+            f"{_table(trained, names)}\n")
+    evaluation = {n: list(corpus.splits[n]) for n in corpus.splits if n.startswith("realcopy_")}
+    if evaluation:
+        sets = _table({n: column(r) for n, r in evaluation.items()}, names)
+        text += f"\nReal-copy evaluation sets (`data/realcopy/`):\n\n{sets}\n"
+    if evaluation_records:
+        text += f"\n{region_table(evaluation_records)}\n"
+    return text + END
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the card is out of date, write nothing")
-    args = parser.parse_args(argv)
-    card = CARD.read_text(encoding="utf-8")
+def region_table(rows: Sequence[dict]) -> str:
+    """Sentences and outlets per region of the real-copy rows."""
+    regions = sorted({r["region"] for r in rows})
+    lines = ["| region | sentences | outlets |", "|---|---:|---:|"]
+    for region in regions:
+        mine = [r for r in rows if r["region"] == region]
+        lines.append(f"| {region} | {len(mine)} | {len({r['outlet'] for r in mine})} |")
+    lines.append(f"| all | {len(rows)} | {len({r['outlet'] for r in rows})} |")
+    return "\n".join(lines)
+
+
+def updated_card(card: str, tables: str) -> str:
+    """The card with its generated section replaced; ValueError if the markers are missing."""
     if START not in card or END not in card:
-        print(f"{CARD}: add the markers {START} and {END} where the tables go", file=sys.stderr)
-        return 2
-    updated = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: counts_tables(), card, flags=re.S)
-    if args.check:
-        if updated != card:
-            print(f"{CARD} is out of date: run `python -m train.datacard`", file=sys.stderr)
-            return 1
-        return 0
-    CARD.write_text(updated, encoding="utf-8")
-    print(f"updated the counts in {CARD}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        raise ValueError(f"add the markers {START} and {END} where the tables go")
+    return re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: tables, card, flags=re.S)

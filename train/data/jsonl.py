@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from train.runtime.errors import DataError
+
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     """Write rows atomically: a crash leaves the previous file as it was."""
@@ -24,12 +26,16 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
-    """(line number, parsed value) per non-blank line; raises ValueError naming file:line."""
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    """(line number, parsed value) per non-blank line; raises DataError naming file:line."""
+    with open(path, "rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError(f"{path}:{number}: not UTF-8 text; save the file as UTF-8") from None
             if not line.strip():
                 continue
             try:
                 yield number, json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{number}: not valid JSON ({err.msg}); fix or remove the line") from None
+                raise DataError(f"{path}:{number}: not valid JSON ({err.msg}); fix or remove the line") from None

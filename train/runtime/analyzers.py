@@ -11,6 +11,8 @@ import unicodedata
 from collections.abc import Callable
 from functools import partial
 
+from train.runtime.normalise import normalise_text
+
 _WHITE_SPACES = re.compile(r"\s\s+")
 
 
@@ -61,6 +63,7 @@ def build_analyzer(
     strip_accents: str | None = None,
     token_pattern: str = r"(?u)\b\w\w+\b",
     stop_words: list[str] | None = None,
+    normalise: bool = False,
 ) -> Callable[[str], list[str]]:
     """A function from text to its n-grams, for the settings of a fitted vectorizer."""
     min_n, max_n = ngram_range
@@ -97,5 +100,10 @@ def build_analyzer(
             return grams(strip(text))
     else:
         analyze = grams
+    if normalise:
+        inner = analyze
+
+        def analyze(text: str) -> list[str]:
+            return inner(normalise_text(text))
 
     return analyze

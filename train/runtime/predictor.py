@@ -11,48 +11,35 @@ so loading it can never run code; every file is checked against its SHA-256 in t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import multiprocessing
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from itertools import chain, compress, repeat
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
 
-from train.analyzers import build_analyzer
+from train.runtime.analyzers import build_analyzer
+from train.runtime.errors import ModelFileError
+from train.runtime.model_folder import read_model_folder
+from train.runtime.normalise import NORMALISATION
 
-FORMAT = "theme-classifier/linear-v1"
-SPEC_FILE = "predictor.json"
-VOCABULARY_FILE = "vocabulary.json"
-WEIGHTS_FILE = "weights.npz"
-MANIFEST_FILE = "manifest.json"
+URI_SCHEMES = "theme_classifier.model_uris"  # entry points: URI scheme -> function(uri) -> local folder
 BATCH_CHUNK = 4096  # sentences vectorised together
 PARALLEL_MIN = 20_000  # below this, starting work in other processes costs more than it saves
 TERM_CACHE = 1_000_000  # hashed models: terms whose weights are kept at hand
 
 
-class ModelFileError(ValueError):
-    """A model directory that is missing, altered, or of a format this version cannot read."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class _Block:
     """One vectorizer: its analyzer, how an n-gram finds its column, its weighting and weights."""
 
-    def __init__(self, spec: dict, terms: list[str] | None, idf: np.ndarray | None, coef: np.ndarray):
+    def __init__(self, spec: dict, terms: list[str] | None, idf: np.ndarray | None, coef: np.ndarray,
+                 normalise: bool):
         self.analyze = build_analyzer(spec["analyzer"], spec["ngram_range"], spec["lowercase"],
-                                      spec["strip_accents"], spec["token_pattern"], spec["stop_words"])
+                                      spec["strip_accents"], spec["token_pattern"], spec["stop_words"], normalise)
         self.binary, self.norm = spec["binary"], spec["norm"]
         self.sublinear_tf = spec.get("sublinear_tf", False) and not self.binary
         self.idf, self.coef = idf, coef  # coef: this block's rows of the weight matrix
@@ -172,7 +159,11 @@ class Predictor:
         self._pool: ProcessPoolExecutor | None = None
         self.themes: tuple[str, ...] = tuple(spec["themes"])
         self.thresholds: dict[str, float] = dict(zip(self.themes, map(float, spec["thresholds"])))
-        self.info: dict = {k: spec[k] for k in ("name", "created", "versions", "data_fingerprint") if k in spec}
+        self.info: dict = {k: spec[k] for k in ("name", "created", "versions", "data_fingerprint", "normalisation")
+                           if k in spec}
+        normalisation = spec.get("normalisation")
+        if normalisation not in (None, NORMALISATION):
+            raise ModelFileError(f"text normalisation {normalisation!r} is unknown to this version; re-export the model")
         coef = weights["coef"]
         if coef.ndim != 2 or coef.shape[1] != len(self.themes):
             raise ModelFileError(f"weights of shape {coef.shape} do not fit {len(self.themes)} themes")
@@ -181,7 +172,8 @@ class Predictor:
         start = 0
         for i, (block, terms) in enumerate(zip(spec["blocks"], vocabularies)):
             width = len(terms) if terms is not None else block["n_features"]
-            self._blocks.append(_Block(block, terms, weights.get(f"idf_{i}"), coef[start:start + width]))
+            self._blocks.append(_Block(block, terms, weights.get(f"idf_{i}"), coef[start:start + width],
+                                       normalisation is not None))
             start += width
         if start != len(coef):
             raise ModelFileError(f"{len(coef)} weight rows for {start} features")
@@ -193,23 +185,10 @@ class Predictor:
 
         ``n_jobs`` > 1 scores large batches in that many forked worker processes (Linux and
         macOS); keep 1 inside servers that run threads."""
-        if str(path).startswith("models:/"):
-            from train.registry import download_model  # MLflow only on this path
-
-            path = download_model(str(path))
-        path = Path(path)
-        if not (path / MANIFEST_FILE).is_file():
-            raise ModelFileError(f"{path}: not an exported model (no {MANIFEST_FILE}); train one with `python -m train`")
-        manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
-        for name, expected in manifest["sha256"].items():
-            if not (path / name).is_file() or sha256_file(path / name) != expected:
-                raise ModelFileError(f"{path / name}: missing or altered since export (checksum mismatch); re-export the model")
-        spec = json.loads((path / SPEC_FILE).read_text(encoding="utf-8"))
-        if spec.get("format") != FORMAT:
-            raise ModelFileError(f"{path}: model format {spec.get('format')!r}, this version reads {FORMAT!r}; re-export it")
-        vocabularies = json.loads((path / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:
-            weights = {name: arrays[name] for name in arrays.files}
+        scheme, sep, _ = str(path).partition(":/")
+        if sep and len(scheme) > 1:  # models:/name@alias and the like: resolved by an installed plugin
+            path = _resolve_uri(str(path), scheme)
+        spec, vocabularies, weights = read_model_folder(Path(path))
         return cls(spec, vocabularies, weights, n_jobs)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -301,6 +280,16 @@ class Predictor:
                 "down": [tw for tw in ranked[:top] if tw[1] < 0],
             }
         return result
+
+
+def _resolve_uri(uri: str, scheme: str) -> Path:
+    """The local folder of a model URI, from the resolver registered for its scheme (the
+    training install registers ``models`` for the MLflow registry)."""
+    resolvers = {e.name: e for e in entry_points(group=URI_SCHEMES)}
+    if scheme not in resolvers:
+        raise ModelFileError(f"{uri}: no resolver for {scheme}:/ URIs is installed; "
+                             "install theme-classifier[train] for models:/ URIs, or give a model folder")
+    return Path(resolvers[scheme].load()(uri))
 
 
 _worker_predictor: Predictor | None = None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import train.mlflow_env  # noqa: F401  (before mlflow)
+import train.tracking.env  # noqa: F401  (before mlflow)
 import mlflow.pyfunc
 import pandas as pd
 
-from train.predictor import Predictor
+from train.runtime.predictor import Predictor
 
 ARTIFACT_KEY = "predictor"
 

@@ -2,6 +2,6 @@
 
 from mlflow.models import set_model
 
-from train.mlflow_model import ThemeModel
+from train.tracking.pyfunc import ThemeModel
 
 set_model(ThemeModel())

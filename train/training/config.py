@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from train.paths import CONFIG_DIR, PROJECT_ROOT
+from train.runtime.paths import CONFIG_DIR, PROJECT_ROOT
 
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
 

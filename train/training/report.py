@@ -18,24 +18,25 @@ from sklearn.metrics import (
 
 
 def write_report(out: Path, y_true: np.ndarray, scores: np.ndarray, thresholds: np.ndarray,
-                 themes: list[str]) -> list[Path]:
-    """Classification report, one confusion matrix per theme and precision-recall curves, in ``out``."""
+                 themes: list[str], split: str) -> list[Path]:
+    """Classification report, one confusion matrix per theme and precision-recall curves of
+    one evaluated split, in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     y_pred = (scores >= thresholds).astype(int)
-    written = [out / "classification_report.txt"]
+    written = [out / f"classification_report_{split}.txt"]
     written[0].write_text(
         classification_report(y_true, y_pred, target_names=themes, zero_division=0, digits=3), encoding="utf-8"
     )
     for theme, matrix in zip(themes, multilabel_confusion_matrix(y_true, y_pred)):
         fig, ax = plt.subplots(figsize=(3.2, 3))
         ConfusionMatrixDisplay(matrix, display_labels=["other", theme]).plot(ax=ax, colorbar=False)
-        ax.set_title(f"{theme} (test)")
-        written.append(_save(fig, out / f"confusion_{theme}.png"))
+        ax.set_title(f"{theme} ({split})")
+        written.append(_save(fig, out / f"confusion_{split}_{theme}.png"))
     fig, ax = plt.subplots(figsize=(5, 4))
     for t, theme in enumerate(themes):
         PrecisionRecallDisplay.from_predictions(y_true[:, t], scores[:, t], name=theme, ax=ax)
-    ax.set_title("Precision-recall on test")
-    written.append(_save(fig, out / "precision_recall.png"))
+    ax.set_title(f"Precision-recall on {split}")
+    written.append(_save(fig, out / f"precision_recall_{split}.png"))
     return written
 
 
@@ -46,17 +47,25 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def top_terms(pipeline, themes: list[str], k: int = 20) -> dict[str, dict[str, list]]:
-    """The k n-grams with the largest and smallest weight for each theme."""
-    names = pipeline.named_steps["features"].get_feature_names_out()
+def top_terms(spec: dict, vocabularies: list, coef: np.ndarray, k: int = 20) -> dict[str, dict[str, list]]:
+    """The k n-grams with the largest and smallest weight for each theme, from the exported
+    arrays (hashed blocks have no names and are left out)."""
+    names, rows, start = [], [], 0
+    for block, terms in zip(spec["blocks"], vocabularies):
+        width = len(terms) if terms is not None else block["n_features"]
+        if terms is not None:
+            names.extend(terms)
+            rows.extend(range(start, start + width))
+        start += width
     result = {}
-    for theme, estimator in zip(themes, pipeline.named_steps["classifier"].estimators_):
-        base = estimator.calibrated_classifiers_[0].estimator if hasattr(estimator, "calibrated_classifiers_") else estimator
-        coef = base.coef_.ravel()
-        order = np.argsort(coef)
+    if not rows:
+        return result
+    names, weights = np.asarray(names, dtype=object), coef[rows]
+    for t, theme in enumerate(spec["themes"]):
+        order = np.argsort(weights[:, t])
         result[theme] = {
-            "positive": [[str(names[i]), round(float(coef[i]), 4)] for i in order[::-1][:k]],
-            "negative": [[str(names[i]), round(float(coef[i]), 4)] for i in order[:k]],
+            "positive": [[str(names[i]), round(float(weights[i, t]), 4)] for i in order[::-1][:k]],
+            "negative": [[str(names[i]), round(float(weights[i, t]), 4)] for i in order[:k]],
         }
     return result
 

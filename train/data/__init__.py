@@ -1,0 +1,1 @@
+"""Labeled data: reading, checking, splitting, the dataset card, seed extraction, Arrow corpora."""

@@ -1,0 +1,1 @@
+"""MLflow: runs, registry, the pyfunc flavour, the sweep callback, Spark scoring."""

@@ -1,0 +1,1 @@
+"""Pipelines from config, trainers, evaluation, thresholds, conversion to the runtime format, publishing."""

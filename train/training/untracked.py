@@ -1,0 +1,24 @@
+"""``tracking=none``: train and export without MLflow (it is never imported)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from train.training.result import TrainingResult
+
+
+class Untracked:
+    """The tracking interface with nothing behind it."""
+
+    def check(self) -> None:
+        pass
+
+    @contextmanager
+    def run(self, cfg: DictConfig):
+        yield None  # no run id
+
+    def log(self, cfg: DictConfig, result: TrainingResult, version_dir: Path, metrics: dict[str, float]) -> None:
+        return None  # nothing registered
