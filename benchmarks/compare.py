@@ -48,8 +48,9 @@ def prepare_data(name: str, work: Path) -> Path:
     if (out / "dataset_dict.json").is_file():
         return out
     if name == "bundled":
-        from train.config import compose_config
         from hydra.utils import instantiate
+
+        from train.training.config import compose_config
 
         instantiate(compose_config().data).splits.save_to_disk(str(out))
     else:
@@ -84,21 +85,18 @@ def worker_train(system: str, data: Path, model: Path, name: str, n_jobs: int) -
         fasttext.train_supervised(input=str(train_file), epoch=epochs, **FASTTEXT).save_model(str(model))
         seconds = time.perf_counter() - started
     else:
-        from train.config import compose_config
-        from train.training import prepare, train
-        from train.streaming import train_streaming
+        from train.training.config import compose_config
+        from train.training.run import run_training
 
-        overrides = [f"paths.models_dir={model.parent}", f"name={model.name}"]
+        overrides = ["tracking=none", f"paths.models_dir={model.parent}", f"name={model.name}",
+                     f"hydra.run.dir={model.parent}"]
         if name == "bundled":
-            cfg = compose_config(overrides + [f"data.files={ROOT}/data/*.jsonl", f"cv.n_jobs={n_jobs}"])
-            result = train(cfg)  # cross-validation included: it is part of a run
-            seconds = result.metrics["fit_seconds"]
+            cfg = compose_config(overrides + [f"trainer.cv_jobs={n_jobs}"])  # cross-validation is part of a run
         else:
             # Synthetic rows are generated in random order: no need to reshuffle them.
             cfg = compose_config(overrides + ["experiment=streaming", f"data.path={data}",
                                               f"trainer.n_jobs={n_jobs}", "trainer.shuffle=false"])
-            result = train_streaming(cfg, prepare(cfg))
-            seconds = result.metrics["fit_seconds"]
+        seconds = run_training(cfg).metrics["speed/fit_seconds"]
     return {"train_s": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -127,7 +125,7 @@ def worker_eval(system: str, data: Path, model: Path) -> dict:
         singles = lines
         extra = {}
     else:
-        from train.predictor import Predictor
+        from train.runtime.predictor import Predictor
 
         p = Predictor.load(model)
         predict_one = p.predict

@@ -25,6 +25,11 @@ def isolated_overrides(tmp: Path, tracked: bool = True) -> list[str]:
     ]
 
 
+def streaming_overrides(tmp: Path, tracked: bool = True) -> list[str]:
+    """``isolated_overrides`` for the streaming trainer, which has no cross-validation settings."""
+    return [o for o in isolated_overrides(tmp, tracked) if not o.startswith("trainer.cv_")]
+
+
 def run_python(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: int = 300, input: str | None = None):
     """Run ``python args...`` in a fresh interpreter; return the completed process."""
     import subprocess
@@ -32,6 +37,33 @@ def run_python(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: i
     full_env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", **(env or {})}
     return subprocess.run([sys.executable, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
                           timeout=timeout, input=input)
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory):
+    """About 400 bundled sentences: every theme and no-theme, in one JSONL file."""
+    import json
+    import random
+
+    from train.data.corpus import expand, read_records
+
+    records = read_records(expand(str(ROOT / "data" / "*.jsonl")), THEMES)
+    random.Random(0).shuffle(records)
+    picked = [r for t in THEMES for r in [r for r in records if t in r["labels"]][:80]]
+    picked += [r for r in records if not r["labels"]][:120]
+    path = tmp_path_factory.mktemp("small") / "small.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in {r["id"]: r for r in picked}.values()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def bundled_corpus():
+    """The default config's corpus: the bundled splits and the real-copy sets (loaded once)."""
+    from hydra.utils import instantiate
+
+    from train.training.config import compose_config
+
+    return instantiate(compose_config().data)
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +88,22 @@ def pipeline_for(overrides: list[str]):
 
     cfg = compose_config(overrides)
     return build_pipeline(cfg, instantiate(cfg.trainer).multilabel)
+
+
+def copy_with_edited_spec(model_dir: Path, tmp: Path, edit) -> Path:
+    """A copy of an export whose predictor.json ``edit(spec)`` changed, with the manifest
+    re-hashed to match: what someone who can write the folder could make."""
+    import json
+    import shutil
+
+    from train.runtime.model_folder import MANIFEST_FILE, SPEC_FILE, sha256_file
+
+    copy = tmp / "edited-model"
+    shutil.copytree(model_dir, copy)
+    spec = json.loads((copy / SPEC_FILE).read_text())
+    edit(spec)
+    (copy / SPEC_FILE).write_text(json.dumps(spec))
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    manifest["sha256"][SPEC_FILE] = sha256_file(copy / SPEC_FILE)
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    return copy

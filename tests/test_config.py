@@ -35,8 +35,8 @@ def test_every_tracking_option_instantiates(tracking):
     assert hasattr(tracking_object, "run") and hasattr(tracking_object, "log")
 
 
-def test_data_config_instantiates_the_loader():
-    corpus = instantiate(compose_config().data)
+def test_data_config_instantiates_the_loader(bundled_corpus):
+    corpus = bundled_corpus
     assert set(corpus.splits) == {"train", "validation", "test", "realcopy_dev", "realcopy_test"}
 
 

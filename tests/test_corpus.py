@@ -50,22 +50,23 @@ def test_same_text_with_different_labels_is_an_error(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def corpus():
-    return load_corpus(DATA_FILES, THEMES, seed=13)
+def corpus(bundled_corpus):
+    return bundled_corpus
 
 
-def test_splits_are_deterministic_and_depend_on_the_seed(corpus):
-    again = load_corpus(DATA_FILES, THEMES, seed=13)
-    other = load_corpus(DATA_FILES, THEMES, seed=14)
+def test_splits_are_deterministic_and_depend_on_the_seed(small_corpus):
+    first, again, other = (load_corpus([str(small_corpus)], THEMES, seed=seed) for seed in (13, 13, 14))
     for name in ("train", "validation", "test"):
-        assert corpus.splits[name]["id"] == again.splits[name]["id"]
-    assert corpus.fingerprint == again.fingerprint
+        assert first.splits[name]["id"] == again.splits[name]["id"]
+    assert first.fingerprint == again.fingerprint
+    corpus = first
     assert corpus.splits["test"]["id"] != other.splits["test"]["id"]
     assert corpus.fingerprint != other.fingerprint
 
 
 def test_splits_are_disjoint_stratified_and_cover_every_row(corpus):
-    ids = {name: set(corpus.splits[name]["id"]) for name in corpus.splits}
+    bundled = ("train", "validation", "test")  # the real-copy sets are read whole, beside these
+    ids = {name: set(corpus.splits[name]["id"]) for name in bundled}
     assert not ids["train"] & ids["validation"] and not ids["train"] & ids["test"] and not ids["validation"] & ids["test"]
     assert sum(map(len, ids.values())) + corpus.duplicates_removed == len(read_records(DATA_FILES, THEMES))
     total = sum(map(len, ids.values()))
@@ -73,7 +74,7 @@ def test_splits_are_disjoint_stratified_and_cover_every_row(corpus):
         assert abs(len(ids[name]) / total - share) < 0.02
         counts = Counter(label for labels in corpus.splits[name]["labels"] for label in labels)
         for theme in THEMES:  # each theme close to its share of the split
-            overall = sum(theme in labels for split in corpus.splits.values() for labels in split["labels"])
+            overall = sum(theme in labels for split in bundled for labels in corpus.splits[split]["labels"])
             assert abs(counts[theme] / overall - share) < 0.03
 
 
@@ -102,11 +103,11 @@ def test_bundled_corpus_meets_the_size_targets():
     records = read_records(DATA_FILES, THEMES)
     authored = [r for r in records if r["source"] == "authored"]
     per_theme = Counter(label for r in authored for label in r["labels"])
-    assert all(per_theme[t] >= 350 for t in THEMES), per_theme
-    assert sum(len(r["labels"]) > 1 for r in authored) >= 200
-    assert sum(not r["labels"] for r in authored) >= 800
-    assert all(8 <= len(r["text"].split()) <= 50 for r in authored)
-    assert {r["source"] for r in records} == {"seed", "authored"}
+    assert all(per_theme[t] >= 1000 for t in THEMES), per_theme
+    assert sum(len(r["labels"]) > 1 for r in authored) >= 500
+    assert sum(not r["labels"] for r in authored) >= 2500
+    assert all(8 <= len(r["text"].split()) <= 60 for r in records if r["source"] != "seed")
+    assert {r["source"] for r in records} == {"seed", "authored", "paraphrased"}
 
 
 def test_dataset_card_counts_are_generated_from_the_data():

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from mlflow.tracking import MlflowClient
 
-from conftest import THEMES, isolated_overrides, run_python
+from conftest import THEMES, copy_with_edited_spec, isolated_overrides, run_python
 from train.data.corpus import read_records
 from train.training.publish import export_predictor
 from train.runtime.errors import ModelFileError
@@ -41,7 +41,7 @@ def snapshot(trained):
 @pytest.mark.parametrize("override, message", [
     ("model=gradient_boosting", "Could not find 'model/gradient_boosting'"),
     ("features=bpe", "Could not find 'features/bpe'"),
-    ("model.C=-1", "theme-train: invalid hyperparameter: The 'C' parameter of LogisticRegression"),
+    ("model.C=-1", "theme-train: invalid hyperparameter: The 'C' parameter of LinearSVC"),
     ("name=../../escaped", "theme-train: name='../../escaped': use letters, digits"),
     ("modle.C=3", "Could not override 'modle.C'"),
     ("data.files=/no/such/dir/*.jsonl", "theme-train: no data files match /no/such/dir/*.jsonl"),
@@ -50,11 +50,12 @@ def snapshot(trained):
     ("paths.models_dir=/etc/hostname/models", "theme-train: cannot write models to /etc/hostname/models"),
     ("tracking.uri=http://127.0.0.1:9", "theme-train: no MLflow server answers at http://127.0.0.1:9"),
 ])
-def test_bad_training_input_fails_early_in_one_line_and_touches_nothing(trained, bad_jsonl, override, message):
+def test_bad_training_input_fails_early_in_one_line_and_touches_nothing(trained, bad_jsonl, small_corpus, override,
+                                                                        message):
     if override == "CORRUPT":
         override = f"data.files=[{bad_jsonl}]"
     before = snapshot(trained)
-    done = run_python("-m", "train", *isolated_overrides(trained.tmp), override)
+    done = run_python("-m", "train", *isolated_overrides(trained.tmp), f"data.files=[{small_corpus}]", override)
     assert done.returncode != 0
     assert message in done.stderr, done.stderr
     if message.startswith("theme-train:"):
@@ -62,8 +63,9 @@ def test_bad_training_input_fails_early_in_one_line_and_touches_nothing(trained,
     assert snapshot(trained) == before
 
 
-def test_debug_flag_shows_the_traceback(trained):
-    done = run_python("-m", "train", *isolated_overrides(trained.tmp), "model.C=-1", "debug=true")
+def test_debug_flag_shows_the_traceback(trained, small_corpus):
+    done = run_python("-m", "train", *isolated_overrides(trained.tmp), f"data.files=[{small_corpus}]", "model.C=-1",
+                      "debug=true")
     assert done.returncode != 0
     assert "Traceback" in done.stderr and "ConfigError: invalid hyperparameter" in done.stderr
 
@@ -145,31 +147,28 @@ def test_a_pickle_under_the_weights_name_is_refused_without_running(trained, tmp
         manifest = json.loads((copy / MANIFEST_FILE).read_text())
         manifest["sha256"]["weights.npz"] = sha256_file(copy / "weights.npz")
         (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
-    with pytest.raises((ModelFileError, ValueError)) as caught:
+    with pytest.raises(ModelFileError, match="pickled" if resign else "checksum mismatch"):
         Predictor.load(copy)
-    assert ("checksum" in str(caught.value)) != resign or "pickled" in str(caught.value)
     assert not marker.exists()
 
 
 def test_a_model_of_another_format_version_says_to_re_export(trained, tmp_path):
-    copy = _tampered_copy(trained, tmp_path)
-    spec = json.loads((copy / "predictor.json").read_text())
-    spec["format"] = "theme-classifier/linear-v0"
-    (copy / "predictor.json").write_text(json.dumps(spec))
-    manifest = json.loads((copy / MANIFEST_FILE).read_text())
-    manifest["sha256"]["predictor.json"] = sha256_file(copy / "predictor.json")
-    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    copy = copy_with_edited_spec(trained.export_dir, tmp_path, lambda spec: spec.update(format="theme-classifier/linear-v0"))
     with pytest.raises(ModelFileError, match="re-export"):
         Predictor.load(copy)
 
 
-def test_same_seed_and_data_give_identical_metrics_and_scores(tmp_path):
+def test_same_seed_and_data_give_identical_metrics_and_scores(tmp_path, small_corpus):
     from train.training.config import compose_config
     from train.training.run import run_training
 
-    outcomes = [run_training(compose_config(isolated_overrides(tmp_path / str(i), tracked=False))) for i in range(2)]
-    first, second = ({k: v for k, v in o.metrics.items() if not k.startswith("speed/")} for o in outcomes)
-    assert first == second
+    outcomes = [run_training(compose_config(isolated_overrides(tmp_path / str(i), tracked=False)
+                                            + [f"data.files=[{small_corpus}]"])) for i in range(2)]
+    # speed varies, and so does the size of metrics.json that records it
+    first, second = (json.dumps({k: v for k, v in o.metrics.items()
+                                 if not k.startswith("speed/") and k != "size/model_bytes"}, sort_keys=True)
+                     for o in outcomes)
+    assert first == second  # compared as JSON, where NaN equals NaN
     for split in outcomes[0].result.scores:
         np.testing.assert_array_equal(outcomes[0].result.scores[split], outcomes[1].result.scores[split])
 
@@ -204,3 +203,18 @@ def test_fuzz_the_loader_gives_rows_or_a_located_error(tmp_path, lines):
         assert str(err).startswith(f"{path}:") or "no labeled rows" in str(err)
     else:
         assert all(r["text"].strip() and set(r["labels"]) <= set(THEMES) for r in records)
+
+
+def test_a_run_that_fails_while_logging_leaves_the_live_export_as_it_was(trained, small_corpus):
+    """The artifact store is unwritable: the run fails after training, before publishing."""
+    before = os.readlink(trained.export_dir), (trained.export_dir / MANIFEST_FILE).read_text()
+    done = run_python("-m", "train", *isolated_overrides(trained.tmp), f"data.files=[{small_corpus}]",
+                      "tracking.experiment=unwritable-artifacts",
+                      "tracking.artifact_location=file:///proc/no-such-store")
+    assert done.returncode != 0
+    assert (os.readlink(trained.export_dir), (trained.export_dir / MANIFEST_FILE).read_text()) == before
+    versions = trained.export_dir.parent / f".{trained.export_dir.name}.versions"
+    assert not [p.name for p in versions.iterdir() if p.name.startswith(("pending-", "incomplete-"))]
+    client = MlflowClient(tracking_uri=trained.cfg.tracking.uri)
+    failed = client.search_runs([client.get_experiment_by_name("unwritable-artifacts").experiment_id])
+    assert [r.info.status for r in failed] == ["FAILED"]

@@ -46,9 +46,10 @@ def test_cli_answers_before_importing_the_training_stack(args):
     assert "HEAVY []" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
 
 
-def test_tracking_none_trains_and_exports_without_mlflow(tmp_path):
+def test_tracking_none_trains_and_exports_without_mlflow(tmp_path, small_corpus):
+    overrides = isolated_overrides(tmp_path, tracked=False) + [f"data.files=[{small_corpus}]"]
     code = ("import sys, json; from train.training.config import compose_config; from train.training.run import run_training;"
-            f"o = run_training(compose_config({isolated_overrides(tmp_path, tracked=False)!r}));"
+            f"o = run_training(compose_config({overrides!r}));"
             "print(json.dumps([o.run_id, 'mlflow' in sys.modules, str(o.export_dir)]))")
     done = run_python("-c", code)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -58,13 +59,15 @@ def test_tracking_none_trains_and_exports_without_mlflow(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
 
 
-def test_cross_validate_false_skips_cross_validation(tmp_path):
+def test_cross_validate_false_skips_cross_validation(tmp_path, small_corpus):
     from train.training.config import compose_config
     from train.training.run import run_training
 
-    outcome = run_training(compose_config(isolated_overrides(tmp_path, tracked=False) + ["trainer.cross_validate=false"]))
+    overrides = isolated_overrides(tmp_path, tracked=False) + [f"data.files=[{small_corpus}]"]
+    assert [k for k in run_training(compose_config(overrides)).metrics if k.startswith("cv/")]
+    outcome = run_training(compose_config(overrides + ["trainer.cross_validate=false"]))
     assert not [k for k in outcome.metrics if k.startswith("cv/")]
-    assert outcome.metrics["test/macro_f1"] > 0.5
+    assert "realcopy_test/macro_f1" in outcome.metrics
 
 
 def test_the_objective_is_named_once():

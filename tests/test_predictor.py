@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import ROOT, THEMES, pipeline_for, run_python
+from conftest import ROOT, THEMES, run_python
 from train.runtime.errors import ModelFileError
 from train.runtime.predictor import Predictor
 
@@ -17,23 +17,6 @@ def predictor(trained):
 def test_scores_equal_the_scikit_learn_pipeline_on_the_test_split(trained, predictor):
     texts = trained.result.corpus.splits["test"]["text"]
     np.testing.assert_allclose(predictor.scores(texts), trained.result.pipeline.predict_proba(texts), rtol=0, atol=1e-9)
-
-
-@pytest.mark.parametrize("features, model", [("char", "linear_svc"), ("word_char", "ridge"), ("word", "sgd"), ("hashing", "logreg")])
-def test_every_model_kind_exports_exactly(tmp_path, features, model):
-    from train.data.corpus import label_matrix, load_corpus
-    from train.training.config import compose_config
-    from train.training.publish import export_predictor
-
-    corpus = load_corpus(compose_config().data.files, THEMES, seed=3)
-    train_split, test = corpus.splits["train"], corpus.splits["test"]["text"]
-    pipeline = pipeline_for([f"features={features}", f"model={model}"])
-    pipeline.fit(train_split["text"], label_matrix(train_split["labels"], THEMES))
-    loaded = Predictor.load(export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path / "m"))
-    expected = pipeline.predict_proba(test)
-    np.testing.assert_allclose(loaded.scores(test), expected, rtol=0, atol=1e-9)
-    one_by_one = [list(loaded.predict_proba(text).values()) for text in test[:100]]  # the one-sentence path
-    np.testing.assert_allclose(one_by_one, expected[:100], rtol=0, atol=1e-9)
 
 
 def test_predicts_themes_of_clear_sentences(predictor):
@@ -110,6 +93,7 @@ def test_missing_model_folder_says_how_to_make_one(tmp_path):
         Predictor.load(tmp_path / "nothing")
 
 
+@pytest.mark.slow
 def test_large_batches_in_two_processes_give_the_same_answers(trained):
     from train.runtime.predictor import PARALLEL_MIN
 

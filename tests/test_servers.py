@@ -75,8 +75,8 @@ def test_training_logs_to_a_real_tracking_server_over_http(tmp_path):
         data = found[0]["data"]
         metrics = {m["key"]: m["value"] for m in data["metrics"]}
         params = {p["key"]: p["value"] for p in data["params"]}
-        assert metrics["test/macro_f1"] > 0.5 and params["features.analyzer"] == "word"
-        assert any(Path(tmp_path / "server-artifacts").rglob("classification_report.txt"))
+        assert metrics["realcopy_test/macro_f1"] > 0.5 and params["model._target_"] == "sklearn.svm.LinearSVC"
+        assert any(Path(tmp_path / "server-artifacts").rglob("classification_report_realcopy_test.txt"))
     finally:
         stop(server)
 

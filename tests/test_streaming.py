@@ -7,18 +7,18 @@ import numpy as np
 import pytest
 from datasets import Dataset, DatasetDict
 
-from conftest import ROOT, THEMES, isolated_overrides, run_python
+from conftest import ROOT, THEMES, run_python, streaming_overrides
 from train.data.corpus import read_records
 from train.runtime.predictor import Predictor
 
 
 @pytest.fixture(scope="module")
 def arrow_corpus(tmp_path_factory):
-    """The bundled sentences, three times over, as a saved DatasetDict."""
+    """The bundled sentences as a saved DatasetDict."""
     records = read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)
     records = [records[i] for i in np.random.default_rng(0).permutation(len(records))]  # files are by theme
-    texts = [r["text"] for r in records] * 3
-    labels = [r["labels"] for r in records] * 3
+    texts = [r["text"] for r in records]
+    labels = [r["labels"] for r in records]
     n = len(texts)
     path = tmp_path_factory.mktemp("arrow") / "corpus"
     DatasetDict({
@@ -29,9 +29,10 @@ def arrow_corpus(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_streaming_run_trains_in_chunks_tracks_and_exports_an_exact_predictor(arrow_corpus, tmp_path):
     done = run_python("-m", "train", "experiment=streaming", f"data.path={arrow_corpus}", "trainer.chunk_size=1000",
-                      "trainer.epochs=3", *isolated_overrides(tmp_path))
+                      "trainer.epochs=1", *streaming_overrides(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "test" in done.stdout and "cross-validation" not in done.stdout
     predictor = Predictor.load(tmp_path / "models" / "theme-classifier")
@@ -43,7 +44,7 @@ def test_streamed_model_scores_match_its_pipeline(arrow_corpus, tmp_path):
     from train.training.run import run_training
 
     cfg = compose_config(["experiment=streaming", f"data.path={arrow_corpus}", "trainer.chunk_size=2000", "trainer.epochs=5",
-                          "trainer.n_jobs=2", *isolated_overrides(tmp_path, tracked=False)])
+                          "trainer.n_jobs=2", *streaming_overrides(tmp_path, tracked=False)])
     outcome = run_training(cfg)
     result = outcome.result
     texts = result.corpus.splits["test"]["text"]
@@ -68,7 +69,6 @@ def test_a_saved_dataset_without_a_test_split_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_spark_scores_a_table_like_the_predictor(trained, tmp_path, monkeypatch):
-    pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
 
     from train.runtime.errors import DataError

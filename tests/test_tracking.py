@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,14 +20,15 @@ def run(trained):
 def test_run_logs_the_flattened_config_and_tags(trained, run):
     _, logged = run
     params = logged.data.params
-    assert params["model._target_"] == "sklearn.linear_model.LogisticRegression"
-    assert params["features.ngram_range"] == "[1, 1]"
+    assert params["model._target_"] == "sklearn.svm.LinearSVC"
+    assert params["features._target_"] == "sklearn.pipeline.FeatureUnion"
+    assert params["thresholds.splits"] == "['validation', 'realcopy_dev']"
     assert params["data.themes"] == str(THEMES)
     assert "overrides" in params
     tags = logged.data.tags
     assert tags["run_kind"] == "single"
     assert tags["data_fingerprint"] == trained.result.corpus.fingerprint
-    assert len(tags["git_commit"]) == 40 or tags["git_commit"] == "unknown"
+    assert re.fullmatch(r"[0-9a-f]{40}", tags["git_commit"])
     assert tags["version.scikit-learn"]
 
 

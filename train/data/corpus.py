@@ -141,8 +141,12 @@ def near_duplicate_groups(texts: Sequence[str], threshold: float) -> np.ndarray:
     from scipy.sparse.csgraph import connected_components
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit_transform(map(normalise, texts))
-    similar = (vectors @ vectors.T) >= threshold
+    from scipy.sparse import vstack
+
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), dtype=np.float32).fit_transform(
+        map(normalise, texts))
+    # In blocks of rows: the full product holds most pairs of sentences (short n-grams are shared)
+    similar = vstack([(vectors[i:i + 1000] @ vectors.T) >= threshold for i in range(0, vectors.shape[0], 1000)])
     return connected_components(similar, directed=False)[1]
 
 

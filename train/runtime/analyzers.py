@@ -38,17 +38,22 @@ def _word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
     return grams
 
 
-def _char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
+def char_wb_word_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
+    """The char_wb n-grams of one whitespace-free word, padded with a space on each side."""
+    word = f" {word} "
+    length = len(word)
     grams = []
-    for word in _WHITE_SPACES.sub(" ", text).split():
-        word = f" {word} "
-        length = len(word)
-        for n in range(min_n, max_n + 1):
-            if length <= n:  # a short word counts once, whole
-                grams.append(word)
-                break
-            grams.extend(word[i : i + n] for i in range(length - n + 1))
+    for n in range(min_n, max_n + 1):
+        if length <= n:  # a short word counts once, whole
+            grams.append(word)
+            break
+        grams.extend(word[i : i + n] for i in range(length - n + 1))
     return grams
+
+
+def _char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
+    # str.split() splits on runs of any white space, as sklearn's collapse-then-split does
+    return [gram for word in text.split() for gram in char_wb_word_ngrams(word, min_n, max_n)]
 
 
 def _char_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
@@ -87,23 +92,27 @@ def build_analyzer(
         grams = partial(_char_ngrams, min_n=min_n, max_n=max_n)
     else:
         raise ValueError(f"unsupported analyzer {analyzer!r}; use word, char_wb or char")
-    strip = _ACCENT_STRIPPERS[strip_accents]
+    preprocess = build_preprocessor(lowercase, strip_accents, normalise)
+    if preprocess is None:
+        return grams
 
-    if lowercase and strip is not None:
-        def analyze(text: str) -> list[str]:
-            return grams(strip(text.lower()))
-    elif lowercase:
-        def analyze(text: str) -> list[str]:
-            return grams(text.lower())
-    elif strip is not None:
-        def analyze(text: str) -> list[str]:
-            return grams(strip(text))
-    else:
-        analyze = grams
-    if normalise:
-        inner = analyze
-
-        def analyze(text: str) -> list[str]:
-            return inner(normalise_text(text))
+    def analyze(text: str) -> list[str]:
+        return grams(preprocess(text))
 
     return analyze
+
+
+def build_preprocessor(lowercase: bool = True, strip_accents: str | None = None,
+                       normalise: bool = False) -> Callable[[str], str] | None:
+    """Text as the vectorizer sees it before cutting n-grams (None: unchanged)."""
+    steps = [step for step in (normalise_text if normalise else None, str.lower if lowercase else None,
+                               _ACCENT_STRIPPERS[strip_accents]) if step is not None]
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+    if len(steps) == 2:
+        first, second = steps
+        return lambda text: second(first(text))
+    first, second, third = steps
+    return lambda text: third(second(first(text)))

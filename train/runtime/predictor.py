@@ -22,15 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from train.runtime.analyzers import build_analyzer
+from train.runtime.analyzers import build_analyzer, build_preprocessor, char_wb_word_ngrams
+from train.runtime.cues import Cues
 from train.runtime.errors import ModelFileError
 from train.runtime.model_folder import read_model_folder
-from train.runtime.normalise import NORMALISATION
+from train.runtime.normalise import NORMALISATION, normalise_text
 
 URI_SCHEMES = "theme_classifier.model_uris"  # entry points: URI scheme -> function(uri) -> local folder
 BATCH_CHUNK = 4096  # sentences vectorised together
 PARALLEL_MIN = 20_000  # below this, starting work in other processes costs more than it saves
 TERM_CACHE = 1_000_000  # hashed models: terms whose weights are kept at hand
+WORD_CACHE = 200_000  # char_wb blocks: words whose n-gram columns are kept at hand
 
 
 class _Block:
@@ -52,6 +54,13 @@ class _Block:
             self.vocabulary, self.width, self._hash = None, spec["n_features"], mmh3.hash
         if self.width != len(coef):
             raise ModelFileError(f"{len(coef)} weight rows for a block of {self.width} features")
+        # char_wb n-grams never cross a space, so a word's columns are the same in every sentence:
+        # words repeat (Zipf), and a cache of them skips cutting and looking up most n-grams.
+        self._word_columns: dict[str, np.ndarray] | None = None
+        if spec["analyzer"] == "char_wb" and self.vocabulary is not None:
+            self._word_columns = {}
+            self._preprocess = build_preprocessor(spec["lowercase"], spec["strip_accents"], normalise) or str
+            self._word_grams = lambda word, n=spec["ngram_range"]: char_wb_word_ngrams(word, n[0], n[1])
         self.decision_of_one = self._one_text_decision()
 
     def column_of(self, gram: str) -> int | None:
@@ -59,8 +68,30 @@ class _Block:
             return self.vocabulary.get(gram)
         return abs(self._hash(gram)) % self.width
 
+    def _columns_of_word(self, word: str) -> np.ndarray:
+        grams = self._word_grams(word)
+        cols = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+        cols = cols[cols >= 0]
+        if len(self._word_columns) < WORD_CACHE:
+            self._word_columns[word] = cols
+        return cols
+
+    def _cached_rows_cols(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every in-vocabulary n-gram occurrence, assembled from the word cache."""
+        cache, preprocess, columns_of = self._word_columns, self._preprocess, self._columns_of_word
+        arrays, lengths = [], []
+        for text in texts:
+            words = [c if (c := cache.get(word)) is not None else columns_of(word) for word in preprocess(text).split()]
+            arrays.extend(words)
+            lengths.append(sum(map(len, words)))
+        cols = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+        return np.repeat(np.arange(len(texts)), lengths), cols
+
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of the non-zero features of each text, columns within this block."""
+        if self._word_columns is not None:
+            rows, cols = self._cached_rows_cols(texts)
+            return self._weighted(rows, cols, len(texts))
         grams = [self.analyze(text) for text in texts]
         flat = list(chain.from_iterable(grams))
         rows = np.repeat(np.arange(len(texts)), np.fromiter(map(len, grams), dtype=np.int64, count=len(grams)))
@@ -69,6 +100,10 @@ class _Block:
             rows, cols = rows[cols >= 0], cols[cols >= 0]
         else:  # sklearn's unsigned feature hashing: |murmurhash3_32(gram, seed 0)| mod width
             cols = np.abs(np.fromiter(map(self._hash, flat), dtype=np.int64, count=len(flat))) % self.width
+        return self._weighted(rows, cols, len(texts))
+
+    def _weighted(self, rows: np.ndarray, cols: np.ndarray, n_texts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Counts of (row, column) occurrences turned into tf-idf values, normalised per row."""
         keys, counts = np.unique(rows * self.width + cols, return_counts=True)
         rows, cols = np.divmod(keys, self.width)
         values = np.ones(len(keys)) if self.binary else counts.astype(np.float64)
@@ -77,7 +112,7 @@ class _Block:
         if self.idf is not None:
             values = values * self.idf[cols]
         if self.norm is not None:
-            totals = np.bincount(rows, weights=values**2 if self.norm == "l2" else np.abs(values), minlength=len(texts))
+            totals = np.bincount(rows, weights=values**2 if self.norm == "l2" else np.abs(values), minlength=n_texts)
             totals = np.sqrt(totals) if self.norm == "l2" else totals
             totals[totals == 0] = 1.0
             values = values / totals[rows]
@@ -118,8 +153,17 @@ class _Block:
     def _one_text_decision(self) -> Callable[[str], list[float] | None]:
         """This block's share of each theme's log-odds for one text (None: no feature present).
 
-        Plain Python over the term rows: for one short sentence NumPy's per-call cost
-        outweighs the arithmetic."""
+        Plain Python over the term rows: for one short sentence of words NumPy's per-call
+        cost outweighs the arithmetic. Character n-grams are ten times as many: there the
+        word cache and a few NumPy calls win."""
+        if self._word_columns is not None:
+            coef = self.coef
+
+            def cached(text: str) -> list[float] | None:
+                _, cols, values = self.features([text])
+                return (values @ coef[cols]).tolist() if len(cols) else None
+
+            return cached
         rows, colliding = self._term_rows()
         shared = colliding is not None
         get = rows.__getitem__ if shared else rows.get
@@ -150,6 +194,37 @@ class _Block:
         return one
 
 
+class _CueBlock:
+    """The cue features: ``weight`` in a theme's column when the text has one of its guideline cues."""
+
+    def __init__(self, spec: dict, terms: list[str], idf: None, coef: np.ndarray, normalise: bool):
+        self._cues = Cues(spec["themes"], spec["cue_set"])
+        self.terms, self.coef, self.width = terms, coef, len(terms)
+        self.weight = float(spec["weight"])
+        if self.width != len(coef) or self.width != len(spec["themes"]):
+            raise ModelFileError(f"{len(coef)} weight rows for {len(spec['themes'])} cue features")
+        self._prepare = normalise_text if normalise else str
+        self._weighted_coef = (coef * self.weight).tolist()
+
+    def analyze(self, text: str) -> list[str]:
+        return [self.terms[i] for i in self._cues.hits(self._prepare(text))]
+
+    def column_of(self, name: str) -> int | None:
+        return self.terms.index(name) if name in self.terms else None
+
+    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        hits = [self._cues.hits(self._prepare(text)) for text in texts]
+        rows = np.repeat(np.arange(len(texts)), [len(h) for h in hits])
+        cols = np.fromiter(chain.from_iterable(hits), dtype=np.int64, count=len(rows))
+        return rows, cols, np.full(len(rows), self.weight)
+
+    def decision_of_one(self, text: str) -> list[float] | None:
+        hits = self._cues.hits(self._prepare(text))
+        if not hits:
+            return None
+        return [sum(column) for column in zip(*(self._weighted_coef[i] for i in hits))]
+
+
 class Predictor:
     """Scores English sentences for each theme and labels them with the themes over threshold."""
 
@@ -168,12 +243,13 @@ class Predictor:
         if coef.ndim != 2 or coef.shape[1] != len(self.themes):
             raise ModelFileError(f"weights of shape {coef.shape} do not fit {len(self.themes)} themes")
         self._intercept, self._scale, self._offset = weights["intercept"], weights["scale"], weights["offset"]
-        self._blocks: list[_Block] = []
+        self._blocks: list[_Block | _CueBlock] = []
         start = 0
         for i, (block, terms) in enumerate(zip(spec["blocks"], vocabularies)):
             width = len(terms) if terms is not None else block["n_features"]
-            self._blocks.append(_Block(block, terms, weights.get(f"idf_{i}"), coef[start:start + width],
-                                       normalisation is not None))
+            kind = _CueBlock if block.get("kind") == "cues" else _Block
+            self._blocks.append(kind(block, terms, weights.get(f"idf_{i}"), coef[start:start + width],
+                                     normalisation is not None))
             start += width
         if start != len(coef):
             raise ModelFileError(f"{len(coef)} weight rows for {start} features")
@@ -212,9 +288,10 @@ class Predictor:
             return np.vstack([self._batch_scores(texts[i:i + BATCH_CHUNK]) for i in range(0, len(texts), BATCH_CHUNK)])
         decision = np.tile(self._intercept, (len(texts), 1))
         for block in self._blocks:
-            rows, cols, values = block.features(texts)
-            for t in range(len(self.themes)):
-                decision[:, t] += np.bincount(rows, weights=values * block.coef[cols, t], minlength=len(texts))
+            rows, cols, values = block.features(texts)  # rows come sorted
+            if len(rows):  # one gather of every theme's weights, then one sum per sentence
+                starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+                decision[rows[starts]] += np.add.reduceat(values[:, None] * block.coef[cols], starts, axis=0)
         probabilities = 1.0 / (1.0 + np.exp(-(self._scale * decision + self._offset)))
         probabilities[[not text.strip() for text in texts]] = 0.0  # no words, no evidence of any theme
         return probabilities

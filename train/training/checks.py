@@ -58,9 +58,10 @@ def instantiate_part(node: DictConfig, what: str):
         raise ConfigError(f"cannot build the {what}: {cause or err}") from None
 
 
-def _trial_fit(pipeline: Pipeline, corpus: Corpus) -> None:
+def _trial_fit(pipeline: Pipeline, corpus: Corpus, cfg: DictConfig) -> None:
     """Fit a copy on a few sentences: scikit-learn checks hyperparameters only in fit, and a
-    bad one should fail now, not after minutes of cross-validation."""
+    bad one should fail now, not after minutes of cross-validation. The features and the bare
+    model are tried first, so that the message names the part at fault rather than a wrapper."""
     train = corpus.splits["train"]
     train = train.select(range(min(len(train), PROBE_SCAN)))
     y = label_matrix(train["labels"], corpus.themes)
@@ -68,8 +69,11 @@ def _trial_fit(pipeline: Pipeline, corpus: Corpus) -> None:
         return  # a theme without both classes in reach: nothing to probe with
     rows = sorted({int(i) for t in range(y.shape[1]) for side in (0, 1)
                    for i in np.flatnonzero(y[:, t] == side)[:PROBE_ROWS]})
+    texts = [train[i]["text"] for i in rows]
     try:
-        clone(pipeline).fit([train[i]["text"] for i in rows], y[rows])
+        x = clone(pipeline[:-1]).fit_transform(texts)
+        instantiate(cfg.model, _convert_="all").fit(x, y[rows, 0])
+        clone(pipeline).fit(texts, y[rows])
     except (ValueError, TypeError) as err:  # sklearn's InvalidParameterError is both
         raise ConfigError(f"invalid hyperparameter: {str(err).splitlines()[0]}") from None
 
@@ -85,7 +89,7 @@ def _check_enough_examples(corpus: Corpus, needed: int) -> None:
             )
 
 
-def _check_writable(folder: Path) -> None:
+def check_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -95,8 +99,9 @@ def _check_writable(folder: Path) -> None:
 
 
 def prepare(cfg: DictConfig) -> Prepared:
-    """Data, trainer, pipeline, example counts and output folder, checked in that order."""
+    """Output folder, data, trainer, pipeline and example counts, checked in that order (cheapest first)."""
     target = export_target(cfg)
+    check_writable(target.parent)
     corpus: Corpus = instantiate_part(cfg.data, "data")
     if "train" not in corpus.splits:
         raise DataError("the data has no train split")
@@ -109,6 +114,5 @@ def prepare(cfg: DictConfig) -> Prepared:
     needed = max(trainer.min_examples, cfg.calibration.cv if calibrated else 1)
     if needed > 1:
         _check_enough_examples(corpus, needed)
-    _trial_fit(pipeline, corpus)
-    _check_writable(target.parent)
+    _trial_fit(pipeline, corpus, cfg)
     return Prepared(corpus, pipeline, trainer, target)

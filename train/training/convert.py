@@ -11,12 +11,12 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from train.runtime.errors import UnsupportedModelError
 from train.runtime.model_folder import FORMAT
 from train.runtime.normalise import NORMALISATION
-from train.training.pipeline import TextNormaliser
+from train.training.pipeline import CueFeatures, TextNormaliser
 
 VECTORIZERS = (TfidfVectorizer, HashingVectorizer)
 
 
-def _vectorizers(features) -> list[TfidfVectorizer | HashingVectorizer]:
+def _vectorizers(features) -> list[TfidfVectorizer | HashingVectorizer | CueFeatures]:
     if isinstance(features, VECTORIZERS):
         parts = [features]
     elif isinstance(features, FeatureUnion) and not features.transformer_weights:
@@ -25,6 +25,8 @@ def _vectorizers(features) -> list[TfidfVectorizer | HashingVectorizer]:
         raise UnsupportedModelError("features must be a TfidfVectorizer, a HashingVectorizer, or a FeatureUnion "
                                     "of them without weights")
     for v in parts:
+        if isinstance(v, CueFeatures):
+            continue
         if not isinstance(v, VECTORIZERS) or callable(v.analyzer) or v.tokenizer or v.preprocessor \
                 or callable(v.strip_accents) or v.input != "content":
             raise UnsupportedModelError(f"{v!r}: only vectorizers with built-in analyzer settings can be exported")
@@ -33,7 +35,10 @@ def _vectorizers(features) -> list[TfidfVectorizer | HashingVectorizer]:
     return parts
 
 
-def _block(v: TfidfVectorizer | HashingVectorizer) -> tuple[dict, list[str] | None]:
+def _block(v: TfidfVectorizer | HashingVectorizer | CueFeatures) -> tuple[dict, list[str] | None]:
+    if isinstance(v, CueFeatures):
+        spec = {"kind": "cues", "cue_set": v.cue_set, "themes": list(v.themes), "weight": float(v.weight)}
+        return spec, [str(name) for name in v.get_feature_names_out()]
     stop_words = v.get_stop_words()
     spec = {
         "kind": "hashing" if isinstance(v, HashingVectorizer) else "vocabulary",

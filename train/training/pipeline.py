@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 
+from train.runtime.cues import Cues
 from train.runtime.normalise import normalise_text
 
 
@@ -20,6 +23,31 @@ class TextNormaliser(TransformerMixin, BaseEstimator):
 
     def transform(self, texts):
         return [normalise_text(text) for text in texts]
+
+
+class CueFeatures(TransformerMixin, BaseEstimator):
+    """One feature per theme: ``weight`` when the sentence contains one of the theme's guideline
+    cues (``train.runtime.cues``), else 0. Stateless; the predictor computes the same block."""
+
+    def __init__(self, themes=("aviation", "counterterrorism", "trade", "visas"), cue_set: str = "guidelines-v1",
+                 weight: float = 0.25):
+        self.themes, self.cue_set, self.weight = themes, cue_set, weight
+
+    def fit(self, texts, y=None):
+        return self
+
+    def transform(self, texts):
+        cues = Cues(list(self.themes), self.cue_set)
+        rows, cols = [], []
+        for row, text in enumerate(texts):
+            hits = cues.hits(text)
+            rows.extend([row] * len(hits))
+            cols.extend(hits)
+        values = np.full(len(rows), float(self.weight))
+        return sparse.csr_matrix((values, (rows, cols)), shape=(len(texts), len(self.themes)))
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"cue:{theme}" for theme in self.themes], dtype=object)
 
 
 def tuplify_ngram_ranges(estimator: BaseEstimator) -> BaseEstimator:

@@ -9,7 +9,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from train.runtime.predictor import Predictor
-from train.training.checks import instantiate_part, prepare
+from train.training.checks import check_writable, export_target, instantiate_part, prepare
 from train.training.convert import predictor_files
 from train.training.publish import discard, publish, write_version
 from train.training.result import TrainingResult
@@ -29,9 +29,10 @@ class Outcome:
 def run_training(cfg: DictConfig) -> Outcome:
     """Train, evaluate and export one model. ``models/<name>`` changes only once the run has
     succeeded, logging included: a failed or killed run leaves the previous export as it was."""
-    prepared = prepare(cfg)  # data, hyperparameters, output folder: before any long work
+    check_writable(export_target(cfg).parent)  # the quickest checks first
     tracking = instantiate_part(cfg.tracking, "tracking")
-    tracking.check()  # an unreachable store fails here, before training
+    tracking.check()  # an unreachable store fails here, before the data is read
+    prepared = prepare(cfg)  # data, hyperparameters, example counts: before any long work
     with tracking.run(cfg) as run_id:
         result = prepared.trainer.fit(prepared.pipeline, prepared.corpus)
         themes = list(result.corpus.themes)

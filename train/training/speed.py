@@ -9,16 +9,17 @@ import numpy as np
 
 from train.runtime.predictor import Predictor
 
-BATCH = 20_000  # sentences in the batch measure
+MEASURE_SECONDS = 0.5  # batches are scored for at least this long
 
 
 def predictor_speed(predictor: Predictor, texts: Sequence[str]) -> dict[str, float]:
     """Batch sentences/s (one process) and the median time of one sentence alone."""
     texts = list(texts)
-    batch = texts * max(1, BATCH // max(1, len(texts)))
-    started = time.perf_counter()
-    predictor.scores(batch)
-    batch_rate = len(batch) / (time.perf_counter() - started)
+    scored, started = 0, time.perf_counter()
+    while scored == 0 or time.perf_counter() - started < MEASURE_SECONDS:
+        predictor.scores(texts)
+        scored += len(texts)
+    batch_rate = scored / (time.perf_counter() - started)
     one = []
     for text in texts[:200]:
         started = time.perf_counter()

@@ -1,0 +1,67 @@
+"""The guideline cue features: which cues fire, the training transformer, and the exported block."""
+
+import numpy as np
+import pytest
+
+from conftest import THEMES, copy_with_edited_spec
+from train.runtime.cues import Cues
+from train.runtime.errors import ModelFileError
+
+
+@pytest.mark.parametrize("text, themes", [
+    ("Airlines resumed flights to Kabul.", ["aviation"]),
+    ("Air strikes pounded the district for a third day.", []),  # excluded by the guidelines
+    ("Air strikes hit the town near the airport.", ["aviation"]),  # "airport" still counts
+    ("The finance minister warned of capital flight.", []),
+    ("Trade unions called a national strike.", []),
+    ("Tariffs on steel rose and e-visa fees were cut.", ["trade", "visas"]),
+    ("ISWAP fighters attacked a military base.", []),  # a name the cues do not know: left to the model
+    ("Suicide bombers struck a market in Mogadishu.", ["counterterrorism"]),
+    ("Heavy rain flooded low-lying districts.", []),
+])
+def test_cues_fire_on_guideline_phrases_and_not_on_excluded_ones(text, themes):
+    cues = Cues(THEMES)
+    assert [THEMES[i] for i in cues.hits(text)] == themes
+
+
+def test_the_training_transformer_gives_one_weighted_column_per_theme():
+    from train.training.pipeline import CueFeatures
+
+    x = CueFeatures(THEMES, weight=0.5).fit_transform(["Tariffs rose.", "Rain fell.", "Visa fees and flights."])
+    assert x.toarray().tolist() == [[0, 0, 0.5, 0], [0, 0, 0, 0], [0.5, 0, 0, 0.5]]
+
+
+def test_an_unknown_cue_set_is_refused():
+    with pytest.raises(ModelFileError, match="unknown cue set 'guidelines-v0'"):
+        Cues(THEMES, "guidelines-v0")
+
+
+def test_a_model_naming_an_unknown_cue_set_is_refused(trained, tmp_path):
+    from train.runtime.predictor import Predictor
+
+    def rename_cue_set(spec):
+        cue_blocks = [b for b in spec["blocks"] if b.get("kind") == "cues"]
+        assert cue_blocks, "the default model has a cue block"
+        cue_blocks[0]["cue_set"] = "guidelines-v0"
+
+    copy = copy_with_edited_spec(trained.export_dir, tmp_path, rename_cue_set)
+    with pytest.raises(ModelFileError, match="unknown cue set"):
+        Predictor.load(copy)
+
+
+def test_explain_names_the_cues_behind_a_score(trained):
+    from train.runtime.predictor import Predictor
+
+    up = dict(Predictor.load(trained.export_dir).explain("New tariffs hit textile exports to Europe.")["trade"]["up"])
+    assert up.get("cue:trade", 0) > 0
+    assert np.isfinite(list(up.values())).all()
+
+
+def test_no_cue_pattern_uses_an_upper_case_escape():
+    """Patterns are lowercased before compiling: \\W, \\B, \\S or \\D would turn into their opposites."""
+    import re
+
+    from train.runtime.cues import CUE_SETS
+
+    patterns = [p for cue_set in CUE_SETS.values() for rules in cue_set.values() for group in rules.values() for p in group]
+    assert [p for p in patterns if re.search(r"\\[A-Z]", p)] == []

@@ -1,0 +1,133 @@
+"""Cue features: regular expressions for each theme's cues in the annotation guidelines.
+
+A feature block of the model: one feature per theme, on when the sentence contains one of
+the theme's cues (and weighted by the linear model like any other feature). Cue phrases
+the guidelines exclude ("fighter jets", "capital flight", "trade union") are blanked out
+before the cues are searched, so "air strikes near the airport" still has an aviation cue
+through "airport" while "air strikes" alone has none. The patterns live here, in the code,
+and a model folder names its cue set by id: loading a model never compiles a regular
+expression from a file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from train.runtime.errors import ModelFileError
+
+_ = r"[- ]?"  # "e-visa", "e visa", "evisa"; "counter-terrorism", "counterterrorism"
+
+GUIDELINES_V1: dict[str, dict[str, list[str]]] = {
+    "aviation": {
+        "positive": [
+            r"airlines?", r"airways", r"airliners?", r"airports?", r"aviation", r"flights?",
+            r"carriers?", r"air" + _ + r"(?:craft|planes?)", r"aeroplanes?", r"planes?", r"jetliners?",
+            r"(?:passenger|jumbo|private|business|commercial) jets?", r"jet fuel",
+            r"runways?", r"air traffic", r"air navigation", r"airspace",
+            r"air (?:travel|travell?ers|passengers?|fares?|tickets?|routes?|links?|connectivity|services?|"
+            r"cargo|freight|safety|operators?|operations|crash|disaster|accident)",
+            r"airfares?", r"airworthiness", r"pilots?", r"cabin crew", r"flight attendants?",
+            r"boarding pass(?:es)?", r"(?:passenger|airport) terminals?",
+            r"boeing|airbus|embraer|comac|ATR",  # makers of airliners
+            r"ICAO|IATA|FAA|EASA|P?CAA",  # aviation bodies and regulators
+            r"PIA|emirates|ryanair|easyjet|lufthansa|air (?:india|france|canada|china|arabia|asia|astana|blue|sial)",
+        ],
+        "negative": [
+            r"(?:fighter|war|spy|combat|military|air force|surveillance|reconnaissance|stealth|drone|"
+            r"unmanned) (?:jets?|air" + _ + r"craft|planes?|pilots?|flights?)",
+            r"fighter" + _ + r"(?:jets?|planes?)", r"air" + _ + r"strikes?", r"air force", r"air defen[cs]e",
+            r"air raids?", r"aircraft carriers?", r"(?:mobile|wireless|telecom|phone|network) carriers?",
+            r"capital flight", r"flight (?:of|from) (?:capital|investors?|money|talent|deposits)",
+            r"fight" + _ + r"or" + _ + r"flight", r"top" + _ + r"flight", r"space" + _ + r"flights?",
+            r"pilot (?:project|programme|program|scheme|phase|study|initiative|run|basis|test|plant)s?",
+            r"(?:united )?arab emirates",
+        ],
+    },
+    "counterterrorism": {
+        "positive": [
+            r"terror\w*", r"(?:counter|anti)" + _ + r"terror\w*", r"militan(?:ts?|cy)", r"insurgen(?:ts?|cy|cies)",
+            r"counter" + _ + r"insurgency", r"extremis(?:m|ts?)", r"(?:de)?radicali[sz](?:ation|ed)",
+            r"jihad\w*", r"suicide (?:bomb\w*|attacks?|vests?)", r"bomb(?:ings?|ers?)", r"IEDs?",
+            r"improvised explosive", r"islamic state|ISIS(?:-K)?|ISIL|ISKP|daesh", r"al" + _ + r"qa[e']?ida",
+            r"TTP|teh?r(?:ee|i)k" + _ + r"(?:e|i)" + _ + r"taliban|pakistani taliban",
+            r"boko haram|al" + _ + r"shabaa?b|haqqani network|baloch liberation army|BLA",
+            r"lashkar" + _ + r"(?:e|i)" + _ + r"ta[iy]y?ba|jaish" + _ + r"(?:e|i)" + _ + r"mohamm?ed",
+            r"FATF|NACTA|CTD",  # terror-financing watchdog, Pakistan's counterterrorism bodies
+            r"hijack\w*", r"hostages?", r"(?:sleeper|militant) cells?",
+            r"zarb" + _ + r"e" + _ + r"azb", r"radd" + _ + r"ul" + _ + r"fasaad", r"azm" + _ + r"e" + _ + r"istehkam",
+        ],
+        "negative": [
+            r"(?:strategic|stealth|heavy|B-\d+) bombers?",  # military aircraft: a war between states
+        ],
+    },
+    "trade": {
+        "positive": [
+            r"trade[sd]?", r"trading (?:partners?|blocs?|nations?|relations|routes?|ties)",
+            r"tariffs?", r"tariff" + _ + r"free", r"(?:customs|import|export|anti" + _ + r"dumping|"
+            r"countervailing|retaliatory) dut(?:y|ies)", r"duty" + _ + r"free (?:access|entry|imports?|exports?)",
+            r"(?:re" + _ + r")?(?:export|import)(?:s|ed|ers?|ing)?", r"anti" + _ + r"dumping", r"dumping",
+            r"countervailing", r"market access", r"customs (?:clearance|union|procedures|checks|officials)",
+            r"quota" + _ + r"free", r"(?:import|export|tariff) quotas?", r"embargo(?:es|ed)?",
+            r"WTO", r"GATT", r"NAFTA", r"USMCA", r"RCEP", r"CPTPP", r"mercosur", r"GSP(?: plus|\+)?",
+            r"FTAs?", r"protectionis(?:m|t)", r"commerce", r"section (?:232|301)", r"supply chains?",
+            r"shipments? of", r"barter",
+        ],
+        "negative": [
+            r"trade" + _ + r"unions?", r"trade" + _ + r"unionists?", r"trade" + _ + r"offs?",
+            r"trade[sd]? (?:barbs|accusations|blows|insults|fire|punches|jabs|places|words|allegations|blame)",
+            r"trading (?:barbs|accusations|blows|insults|fire|punches|jabs|places|words|allegations|blame)",
+            r"(?:was|were|been|got|get|be) traded", r"world trade cent(?:er|re)",
+            r"(?:drug|narcotics|arms|wildlife|sex|human|slave|organ) trade", r"prisoner (?:swaps?|exchanges?)",
+            r"(?:stock|share|shares|equity|bond|currency|forex|futures|insider) trading",
+        ],
+    },
+    "visas": {
+        "positive": [
+            r"visas?", r"e" + _ + r"visas?", r"visa" + _ + r"free", r"visa" + _ + r"on" + _ + r"arrival",
+            r"(?:work|residence|residency|entry|stay|transit|landing) permits?", r"iqamas?",
+            r"travel bans?", r"entry bans?", r"(?:barred|banned|prohibited) from entering",
+            r"(?:denied|refused) entry", r"entry (?:rules|requirements|restrictions|conditions)",
+            r"schengen", r"ETIAS", r"ESTA", r"\bETAs?\b", r"electronic travel authori[sz]ations?",
+            r"overstay\w*", r"green cards?", r"H" + _ + r"1B", r"blue cards?", r"golden passports?",
+            r"permanent residen(?:cy|ce)", r"(?:diplomatic|official) passport holders?",
+            r"passport (?:index|ranking|power|strength)", r"henley", r"(?:most|least) powerful passports?",
+            r"immigration (?:rules|laws?|polic(?:y|ies)|requirements|checks)",
+        ],
+        "negative": [
+            r"visa (?:inc|card|cards|and mastercard|network)", r"mastercard and visa",
+            r"\bETA\b (?:separatists?|militants?|group)", r"eta (?:of|for) (?:the )?(?:arrival|delivery)",
+        ],
+    },
+}
+
+
+def _compile(patterns: Sequence[str]) -> re.Pattern:
+    """One alternation, word-bounded unless a pattern sets its own boundaries. Patterns and
+    texts are lowercased rather than matched with IGNORECASE, which is about twice as slow
+    (no pattern uses an upper-case escape such as \\W or \\B)."""
+    bounded = [p if p.startswith(r"\b") else rf"\b(?:{p})\b" for p in patterns]
+    return re.compile("|".join(bounded).lower())
+
+
+CUE_SETS = {"guidelines-v1": GUIDELINES_V1}  # a new or changed list gets a new id
+
+
+class Cues:
+    """Which themes' cues a text contains, for the themes of a cue set."""
+
+    def __init__(self, themes: Sequence[str], cue_set: str = "guidelines-v1"):
+        patterns = CUE_SETS.get(cue_set)
+        if patterns is None:
+            raise ModelFileError(f"unknown cue set {cue_set!r}; this version knows {', '.join(CUE_SETS)}")
+        unknown = sorted(set(themes) - set(patterns))
+        if unknown:
+            raise ModelFileError(f"cue set {cue_set!r} has no cues for {', '.join(unknown)}")
+        self.themes = list(themes)
+        self._rules = [(_compile(patterns[t]["positive"]), _compile(patterns[t]["negative"])) for t in self.themes]
+
+    def hits(self, text: str) -> list[int]:
+        """Indices (into ``themes``) of the themes whose cues ``text`` contains."""
+        text = text.lower()
+        return [i for i, (positive, negative) in enumerate(self._rules)
+                if positive.search(negative.sub(" ", text)) is not None]
