@@ -366,7 +366,12 @@ def _resolve_uri(uri: str, scheme: str) -> Path:
     if scheme not in resolvers:
         raise ModelFileError(f"{uri}: no resolver for {scheme}:/ URIs is installed; "
                              "install theme-classifier[train] for models:/ URIs, or give a model folder")
-    return Path(resolvers[scheme].load()(uri))
+    try:
+        resolve = resolvers[scheme].load()
+    except ImportError as missing:  # the base install registers the resolver but lacks MLflow
+        raise ModelFileError(f"{uri}: {scheme}:/ URIs need {missing.name or 'the training stack'}; "
+                             "install theme-classifier[train], or give a model folder") from None
+    return Path(resolve(uri))
 
 
 _worker_predictor: Predictor | None = None
