@@ -63,6 +63,7 @@ def test_bad_training_input_fails_early_in_one_line_and_touches_nothing(trained,
     assert snapshot(trained) == before
 
 
+@pytest.mark.slow
 def test_debug_flag_shows_the_traceback(trained, small_corpus):
     done = run_python("-m", "train", *isolated_overrides(trained.tmp), f"data.files=[{small_corpus}]", "model.C=-1",
                       "debug=true")

@@ -59,12 +59,12 @@ def test_tracking_none_trains_and_exports_without_mlflow(tmp_path, small_corpus)
     assert not (tmp_path / "mlflow.db").exists()
 
 
-def test_cross_validate_false_skips_cross_validation(tmp_path, small_corpus):
+def test_cross_validate_false_skips_cross_validation(tmp_path, small_corpus, trained):
+    assert [k for k in trained.metrics if k.startswith("cv/")]  # on by default
     from train.training.config import compose_config
     from train.training.run import run_training
 
     overrides = isolated_overrides(tmp_path, tracked=False) + [f"data.files=[{small_corpus}]"]
-    assert [k for k in run_training(compose_config(overrides)).metrics if k.startswith("cv/")]
     outcome = run_training(compose_config(overrides + ["trainer.cross_validate=false"]))
     assert not [k for k in outcome.metrics if k.startswith("cv/")]
     assert "realcopy_test/macro_f1" in outcome.metrics

@@ -101,7 +101,7 @@ def exported_char_predictor(fitted_char_pipeline, tmp_path_factory):
     return Predictor.load(export_predictor(fitted_char_pipeline, THEMES, [0.5] * 4, tmp_path_factory.mktemp("n") / "m"))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(alphabet=st.sampled_from("Visa-free flights\u2019\u201c\u201d\u2013\u2014\u00ad\u200b\ufeff\ufb01\u00a0 e\u0301"),
                         max_size=40), min_size=1, max_size=5))
 def test_training_and_the_predictor_see_the_same_features(fitted_char_pipeline, exported_char_predictor, texts):
