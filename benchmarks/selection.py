@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -52,7 +51,6 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for candidate in args.candidates:
         with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
             m = run_training(compose_config(["tracking=none", f"paths.models_dir={tmp}", f"hydra.run.dir={tmp}",
                                              args.tune_on, *candidate.split()])).metrics
         print(f"| `{candidate}` | {m['realcopy_dev/macro_f1']:.3f} | {m['realcopy_dev/no_theme_accuracy']:.3f} | "

@@ -1,6 +1,5 @@
 import json
 
-import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 

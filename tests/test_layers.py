@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, THEMES, isolated_overrides, run_python
+from conftest import ROOT, isolated_overrides, run_python
 
 LAYERS = ["train.cli", "train.tracking", "train.training", "train.data", "train.runtime"]
 

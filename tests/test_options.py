@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import ROOT, THEMES, isolated_overrides, run_python, streaming_overrides
+from conftest import isolated_overrides, run_python, streaming_overrides
 from train.runtime.paths import CONFIG_DIR
 from train.runtime.predictor import Predictor
 

@@ -1,6 +1,5 @@
 """The streaming trainer on a small saved DatasetDict, and Spark batch scoring."""
 
-import os
 import sys
 
 import numpy as np

@@ -99,9 +99,9 @@ def check_writable(folder: Path) -> None:
 
 
 def prepare(cfg: DictConfig) -> Prepared:
-    """Output folder, data, trainer, pipeline and example counts, checked in that order (cheapest first)."""
+    """Data, trainer, pipeline and example counts, checked in that order; the output folder is
+    ``run_training``'s first check."""
     target = export_target(cfg)
-    check_writable(target.parent)
     corpus: Corpus = instantiate_part(cfg.data, "data")
     if "train" not in corpus.splits:
         raise DataError("the data has no train split")
