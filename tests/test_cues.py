@@ -1,6 +1,7 @@
 """The guideline cue features: which cues fire, the training transformer, and the exported block."""
 
 import numpy as np
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from conftest import THEMES, copy_with_edited_spec
@@ -65,3 +66,48 @@ def test_no_cue_pattern_uses_an_upper_case_escape():
 
     patterns = [p for cue_set in CUE_SETS.values() for rules in cue_set.values() for group in rules.values() for p in group]
     assert [p for p in patterns if re.search(r"\\[A-Z]", p)] == []
+
+
+def _plain_hits(text: str) -> list[int]:
+    """The cue search without its literal gates: blank the excluded phrases, then search."""
+    from train.runtime.cues import GUIDELINES_V1, _compile
+
+    text = text.lower()
+    return [i for i, theme in enumerate(THEMES)
+            if _compile(GUIDELINES_V1[theme]["positive"]).search(
+                _compile(GUIDELINES_V1[theme]["negative"]).sub(" ", text)) is not None]
+
+
+def test_the_literal_gates_change_no_answer_on_the_corpus_and_real_copy():
+    import json
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    texts = [json.loads(line)["text"] for path in sorted(data.glob("*.jsonl")) + sorted(data.glob("realcopy/*.jsonl"))
+             for line in path.open(encoding="utf-8")]
+    cues = Cues(THEMES)
+    assert len(texts) > 5000
+    assert [cues.hits(t) for t in texts] == [_plain_hits(t) for t in texts]
+
+
+# Words that start, end or join cues and excluded phrases, so that generated texts hit the edges.
+_CUE_PIECES = ["air", "airport", "strike", "strikes", "force", "fighter", "jets", "jet", "e", "visa", "free", "-",
+               " ", "trade", "union", "traded", "was", "h", "1b", "eta", "of", "arrival", "b-52", "bombers",
+               "import", "re", "export", "duties", "capital", "flight", "terror", "counter", "anti", "x", "'", "\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_CUE_PIECES) | st.text(max_size=3), max_size=12))
+def test_the_literal_gates_change_no_answer_on_generated_texts(pieces):
+    text = "".join(pieces)
+    assert Cues(THEMES).hits(text) == _plain_hits(text)
+
+
+def test_required_literals_are_found_in_every_match():
+    from train.runtime.cues import required_literals
+
+    assert required_literals("air[- ]?(?:craft|planes?)") == {"craft", "plane"}
+    assert required_literals("(?:strategic|stealth|heavy|b-\\d+) bombers?") == {" bomber"}
+    assert required_literals("(?:re[- ]?)?(?:export|import)(?:s|ed|ers?|ing)?") == {"export", "import"}
+    assert required_literals("airlines?|boeing") == {"airline", "boeing"}
+    assert required_literals("\\w+") is None

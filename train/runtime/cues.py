@@ -112,6 +112,104 @@ def _compile(patterns: Sequence[str]) -> re.Pattern:
 
 CUE_SETS = {"guidelines-v1": GUIDELINES_V1}  # a new or changed list gets a new id
 
+# Each theme's cues are searched only in texts that contain one of the literals that every
+# match of them contains: most sentences hold no cue, and a few substring tests cost less
+# than one search of a long alternation (Python's re tries each branch at each word).
+_SPECIAL = set(".^$|")
+
+
+def _items(source: str) -> list[tuple[str, str, bool]]:
+    """The top-level items of a pattern without alternation: (kind, text, mandatory), kind
+    "literal" (one character), "group" (a non-capturing group's body) or "other"."""
+    items, i = [], 0
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            kind, text, i = "other", source[i:i + 2], i + 2
+        elif char == "(":
+            depth, j = 0, i
+            while True:
+                depth += (source[j] == "(") - (source[j] == ")")
+                if depth == 0:
+                    break
+                j += 2 if source[j] == "\\" else 1
+            body = source[i + 1:j]
+            (kind, text), i = ("group", body[2:]) if body.startswith("?:") else ("other", body), j + 1
+        elif char == "[":
+            j = source.index("]", i + 2)
+            kind, text, i = "other", source[i:j + 1], j + 1
+        else:
+            kind, text, i = ("other" if char in _SPECIAL else "literal"), char, i + 1
+        quantifier = ""
+        if i < len(source) and source[i] in "?*+{":
+            end = source.index("}", i) + 1 if source[i] == "{" else i + 1
+            quantifier, i = source[i:end], end
+            if i < len(source) and source[i] == "?":  # lazy
+                i += 1
+        items.append((kind, text, quantifier[:1] in ("", "+") or quantifier[:1] == "{" and quantifier[1] != "0"))
+        if kind == "literal" and quantifier:  # once at most is certain: the run of literals ends here
+            items.append(("other", "", True))
+    return items
+
+
+def required_literals(source: str) -> frozenset[str] | None:
+    """Literals one of which every match of ``source`` contains (None: none is known)."""
+    found: set[str] = set()
+    for alternative in _alternatives(source):
+        candidates, run = [], ""
+        for kind, text, mandatory in _items(alternative) + [("other", "", True)]:
+            if kind == "literal" and mandatory:
+                run += text
+                continue
+            if run:
+                candidates.append(frozenset([run]))
+                run = ""
+            if kind == "group" and mandatory and (inner := required_literals(text)) is not None:
+                candidates.append(inner)
+        if not candidates:
+            return None
+        found |= max(candidates, key=lambda c: min(map(len, c)))  # the rarest: longest shortest literal
+    return frozenset(found)
+
+
+def _alternatives(source: str) -> list[str]:
+    """The top-level alternatives of a pattern's source."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(source):
+        if source[i] == "\\":
+            i += 1
+        elif source[i] == "(":
+            depth += 1
+        elif source[i] == ")":
+            depth -= 1
+        elif source[i] == "|" and depth == 0:
+            out.append(source[start:i])
+            start = i + 1
+        i += 1
+    return out + [source[start:]]
+
+
+class _Theme:
+    """One theme's cue search: its patterns, and the literals a text needs for either to match."""
+
+    def __init__(self, positive: Sequence[str], negative: Sequence[str]):
+        self.positive, self.negative = _compile(positive), _compile(negative)
+        self.positive_needs = self._needs(positive)
+        self.negative_needs = self._needs(negative)
+
+    @staticmethod
+    def _needs(patterns: Sequence[str]) -> tuple[str, ...] | None:
+        literals = [required_literals(p.lower()) for p in patterns]
+        return None if None in literals else tuple(sorted(set().union(*literals), key=len))
+
+    def hit(self, text: str) -> bool:
+        """Whether lowercased ``text`` has a cue, excluded phrases blanked out first."""
+        needs = self.negative_needs
+        if needs is None or any(literal in text for literal in needs):
+            text = self.negative.sub(" ", text)
+        needs = self.positive_needs  # tested after blanking: a blank can join two literals
+        return (needs is None or any(literal in text for literal in needs)) and self.positive.search(text) is not None
+
 
 class Cues:
     """Which themes' cues a text contains, for the themes of a cue set."""
@@ -124,10 +222,9 @@ class Cues:
         if unknown:
             raise ModelFileError(f"cue set {cue_set!r} has no cues for {', '.join(unknown)}")
         self.themes = list(themes)
-        self._rules = [(_compile(patterns[t]["positive"]), _compile(patterns[t]["negative"])) for t in self.themes]
+        self._rules = [_Theme(patterns[t]["positive"], patterns[t]["negative"]) for t in self.themes]
 
     def hits(self, text: str) -> list[int]:
         """Indices (into ``themes``) of the themes whose cues ``text`` contains."""
         text = text.lower()
-        return [i for i, (positive, negative) in enumerate(self._rules)
-                if positive.search(negative.sub(" ", text)) is not None]
+        return [i for i, rule in enumerate(self._rules) if rule.hit(text)]
