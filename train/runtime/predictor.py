@@ -61,6 +61,7 @@ class _Block:
             self._word_columns = {}
             self._preprocess = build_preprocessor(spec["lowercase"], spec["strip_accents"], normalise) or str
             self._word_grams = lambda word, n=spec["ngram_range"]: char_wb_word_ngrams(word, n[0], n[1])
+            self._key_dtype = np.uint32 if self.width < 2**32 else np.int64
         self.decision_of_one = self._one_text_decision()
 
     def column_of(self, gram: str) -> int | None:
@@ -71,21 +72,24 @@ class _Block:
     def _columns_of_word(self, word: str) -> np.ndarray:
         grams = self._word_grams(word)
         cols = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
-        cols = cols[cols >= 0]
+        cols = cols[cols >= 0].astype(self._key_dtype)
         if len(self._word_columns) < WORD_CACHE:
             self._word_columns[word] = cols
         return cols
 
+    def _cached_columns(self, text: str) -> list[np.ndarray]:
+        cache, columns_of = self._word_columns, self._columns_of_word
+        return [c if (c := cache.get(word)) is not None else columns_of(word) for word in self._preprocess(text).split()]
+
     def _cached_rows_cols(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of every in-vocabulary n-gram occurrence, assembled from the word cache."""
-        cache, preprocess, columns_of = self._word_columns, self._preprocess, self._columns_of_word
-        arrays, lengths = [], []
+        arrays, lengths, cached = [], [], self._cached_columns
         for text in texts:
-            words = [c if (c := cache.get(word)) is not None else columns_of(word) for word in preprocess(text).split()]
+            words = cached(text)
             arrays.extend(words)
             lengths.append(sum(map(len, words)))
-        cols = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
-        return np.repeat(np.arange(len(texts)), lengths), cols
+        cols = np.concatenate(arrays) if arrays else np.zeros(0, dtype=self._key_dtype)
+        return np.repeat(np.arange(len(texts), dtype=self._key_dtype), lengths), cols
 
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of the non-zero features of each text, columns within this block."""
@@ -104,19 +108,39 @@ class _Block:
 
     def _weighted(self, rows: np.ndarray, cols: np.ndarray, n_texts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Counts of (row, column) occurrences turned into tf-idf values, normalised per row."""
-        keys, counts = np.unique(rows * self.width + cols, return_counts=True)
+        keys, counts = self._counted(rows, cols, n_texts)
         rows, cols = np.divmod(keys, self.width)
-        values = np.ones(len(keys)) if self.binary else counts.astype(np.float64)
+        return rows, cols, self._values(counts, cols, rows, n_texts)
+
+    def _counted(self, rows: np.ndarray, cols: np.ndarray, n_texts: int) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct keys row * width + column, sorted, and how often each occurs. A sort
+        and a diff rather than np.unique; on 32-bit keys when they fit, which sort about five
+        times as fast as 64-bit ones."""
+        dtype = np.uint32 if n_texts * self.width < 2**32 else np.int64
+        keys = rows.astype(dtype) * dtype(self.width) + cols.astype(dtype)
+        keys.sort()
+        if not len(keys):
+            return keys, np.zeros(0, dtype=np.int64)
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        return keys[starts], np.diff(np.append(starts, len(keys)))
+
+    def _values(self, counts: np.ndarray, cols: np.ndarray, rows: np.ndarray | None, n_texts: int) -> np.ndarray:
+        """Counts of distinct n-grams as tf-idf values, normalised per row (rows None: one text)."""
+        values = np.ones(len(counts)) if self.binary else counts.astype(np.float64)
         if self.sublinear_tf:
             values = 1.0 + np.log(values)
         if self.idf is not None:
             values = values * self.idf[cols]
         if self.norm is not None:
-            totals = np.bincount(rows, weights=values**2 if self.norm == "l2" else np.abs(values), minlength=n_texts)
+            squares = values * values if self.norm == "l2" else np.abs(values)
+            if rows is None:
+                total = math.sqrt(squares.sum()) if self.norm == "l2" else squares.sum()
+                return values / total if total else values
+            totals = np.bincount(rows, weights=squares, minlength=n_texts)
             totals = np.sqrt(totals) if self.norm == "l2" else totals
             totals[totals == 0] = 1.0
             values = values / totals[rows]
-        return rows, cols, values
+        return values
 
     def _term_rows(self) -> tuple[dict[str, tuple[float, ...]], set[str] | None]:
         """Per term, (n, b*coef...) with b its weight (idf, or 1) and n what it adds to the norm
@@ -157,11 +181,18 @@ class _Block:
         cost outweighs the arithmetic. Character n-grams are ten times as many: there the
         word cache and a few NumPy calls win."""
         if self._word_columns is not None:
-            coef = self.coef
+            coef, cached_columns, values_of = self.coef, self._cached_columns, self._values
 
             def cached(text: str) -> list[float] | None:
-                _, cols, values = self.features([text])
-                return (values @ coef[cols]).tolist() if len(cols) else None
+                arrays = cached_columns(text)
+                cols = np.concatenate(arrays) if arrays else None
+                if cols is None or not len(cols):
+                    return None
+                cols.sort()
+                starts = np.flatnonzero(np.concatenate(([True], cols[1:] != cols[:-1])))
+                counts = np.diff(np.append(starts, len(cols)))
+                cols = cols[starts]
+                return (values_of(counts, cols, None, 1) @ coef[cols]).tolist()
 
             return cached
         rows, colliding = self._term_rows()
@@ -253,6 +284,7 @@ class Predictor:
             start += width
         if start != len(coef):
             raise ModelFileError(f"{len(coef)} weight rows for {start} features")
+        self._coef_by_theme = [np.ascontiguousarray(block.coef.T) for block in self._blocks]
         self._score_one = self._one_text_scorer()
 
     @classmethod
@@ -286,13 +318,14 @@ class Predictor:
     def _batch_scores(self, texts: list[str]) -> np.ndarray:
         if len(texts) > BATCH_CHUNK:  # bounded arrays: sorting millions of keys at once is slower
             return np.vstack([self._batch_scores(texts[i:i + BATCH_CHUNK]) for i in range(0, len(texts), BATCH_CHUNK)])
-        decision = np.tile(self._intercept, (len(texts), 1))
-        for block in self._blocks:
-            rows, cols, values = block.features(texts)  # rows come sorted
-            if len(rows):  # one gather of every theme's weights, then one sum per sentence
-                starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-                decision[rows[starts]] += np.add.reduceat(values[:, None] * block.coef[cols], starts, axis=0)
-        probabilities = 1.0 / (1.0 + np.exp(-(self._scale * decision + self._offset)))
+        n = len(texts)
+        decision = np.tile(self._intercept[:, None], (1, n))  # themes x texts
+        for block, by_theme in zip(self._blocks, self._coef_by_theme):
+            rows, cols, values = block.features(texts)
+            if len(rows):  # per theme, a 1-D gather and a sum per text: faster than gathering rows of coef
+                for t, coef in enumerate(by_theme):
+                    decision[t] += np.bincount(rows, weights=values * coef[cols], minlength=n)
+        probabilities = 1.0 / (1.0 + np.exp(-(self._scale * decision.T + self._offset)))
         probabilities[[not text.strip() for text in texts]] = 0.0  # no words, no evidence of any theme
         return probabilities
 
