@@ -61,7 +61,6 @@ class _Block:
             self._word_columns = {}
             self._preprocess = build_preprocessor(spec["lowercase"], spec["strip_accents"], normalise) or str
             self._word_grams = lambda word, n=spec["ngram_range"]: char_wb_word_ngrams(word, n[0], n[1])
-            self._key_dtype = np.uint32 if self.width < 2**32 else np.int64
         self.decision_of_one = self._one_text_decision()
 
     def column_of(self, gram: str) -> int | None:
@@ -72,7 +71,7 @@ class _Block:
     def _columns_of_word(self, word: str) -> np.ndarray:
         grams = self._word_grams(word)
         cols = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
-        cols = cols[cols >= 0].astype(self._key_dtype)
+        cols = cols[cols >= 0].astype(np.uint32)  # a vocabulary never has 2**32 terms
         if len(self._word_columns) < WORD_CACHE:
             self._word_columns[word] = cols
         return cols
@@ -88,8 +87,8 @@ class _Block:
             words = cached(text)
             arrays.extend(words)
             lengths.append(sum(map(len, words)))
-        cols = np.concatenate(arrays) if arrays else np.zeros(0, dtype=self._key_dtype)
-        return np.repeat(np.arange(len(texts), dtype=self._key_dtype), lengths), cols
+        cols = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint32)
+        return np.repeat(np.arange(len(texts), dtype=np.uint32), lengths), cols
 
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of the non-zero features of each text, columns within this block."""
@@ -119,10 +118,7 @@ class _Block:
         dtype = np.uint32 if n_texts * self.width < 2**32 else np.int64
         keys = rows.astype(dtype) * dtype(self.width) + cols.astype(dtype)
         keys.sort()
-        if not len(keys):
-            return keys, np.zeros(0, dtype=np.int64)
-        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        return keys[starts], np.diff(np.append(starts, len(keys)))
+        return _distinct(keys) if len(keys) else (keys, np.zeros(0, dtype=np.int64))
 
     def _values(self, counts: np.ndarray, cols: np.ndarray, rows: np.ndarray | None, n_texts: int) -> np.ndarray:
         """Counts of distinct n-grams as tf-idf values, normalised per row (rows None: one text)."""
@@ -185,13 +181,11 @@ class _Block:
 
             def cached(text: str) -> list[float] | None:
                 arrays = cached_columns(text)
-                cols = np.concatenate(arrays) if arrays else None
-                if cols is None or not len(cols):
+                cols = np.concatenate(arrays) if arrays else ()
+                if not len(cols):
                     return None
                 cols.sort()
-                starts = np.flatnonzero(np.concatenate(([True], cols[1:] != cols[:-1])))
-                counts = np.diff(np.append(starts, len(cols)))
-                cols = cols[starts]
+                cols, counts = _distinct(cols)
                 return (values_of(counts, cols, None, 1) @ coef[cols]).tolist()
 
             return cached
@@ -390,6 +384,12 @@ class Predictor:
                 "down": [tw for tw in ranked[:top] if tw[1] < 0],
             }
         return result
+
+
+def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted, non-empty array and how often each occurs."""
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.diff(np.append(starts, len(keys)))
 
 
 def _resolve_uri(uri: str, scheme: str) -> Path:
