@@ -35,6 +35,7 @@ class Corpus:
     themes: tuple[str, ...]
     fingerprint: str  # digest of the records and of how they were split
     duplicates_removed: int
+    train_only_rows: int = 0  # rows of the ``train_only`` files in the training split
 
 
 def read_records(files: Sequence[str | Path], themes: Sequence[str], keep: Sequence[str] = ()) -> list[dict]:
@@ -136,18 +137,37 @@ def drop_exact_duplicates(records: list[dict]) -> list[dict]:
     return list(first.values())
 
 
-def near_duplicate_groups(texts: Sequence[str], threshold: float) -> np.ndarray:
-    """A group number per text; texts whose character n-gram cosine >= threshold share one."""
-    from scipy.sparse.csgraph import connected_components
+def _char_vectors(texts: Sequence[str]):
+    """Unit-length character n-gram tf-idf rows of the normalised texts, as near-duplicates are judged."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from scipy.sparse import vstack
-
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), dtype=np.float32).fit_transform(
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), dtype=np.float32).fit_transform(
         map(normalise, texts))
-    # In blocks of rows: the full product holds most pairs of sentences (short n-grams are shared)
-    similar = vstack([(vectors[i:i + 1000] @ vectors.T) >= threshold for i in range(0, vectors.shape[0], 1000)])
+
+
+def _blocks(rows, others, block: int = 1000):
+    """``rows @ others.T`` in blocks of rows: the full product holds most pairs (short n-grams are shared)."""
+    for start in range(0, rows.shape[0], block):
+        yield rows[start:start + block] @ others.T
+
+
+def near_duplicate_groups(texts: Sequence[str], threshold: float) -> np.ndarray:
+    """A group number per text; texts whose character n-gram cosine >= threshold share one."""
+    from scipy.sparse import vstack
+    from scipy.sparse.csgraph import connected_components
+
+    vectors = _char_vectors(texts)
+    similar = vstack([product >= threshold for product in _blocks(vectors, vectors)])
     return connected_components(similar, directed=False)[1]
+
+
+def max_similarity(texts: Sequence[str], known: Sequence[str]) -> np.ndarray:
+    """Per text, its highest character n-gram cosine to any of ``known`` (0 if none)."""
+    if not texts or not known:
+        return np.zeros(len(texts))
+    vectors = _char_vectors([*texts, *known])
+    return np.concatenate([product.max(axis=1).toarray().ravel()
+                           for product in _blocks(vectors[:len(texts)], vectors[len(texts):])])
 
 
 def split_indices(
@@ -201,27 +221,44 @@ def load_corpus(
     seed: int = 0,
     near_duplicate_threshold: float = 0.8,
     evaluation_files: Mapping[str, str] | None = None,
+    train_only: str | Sequence[str] = (),
 ) -> Corpus:
     """Labeled sentences as train/validation/test splits, the same for the same data and seed,
     plus the real-copy evaluation sets of ``evaluation_files``, whole and never trained on.
 
     ``files`` is a list of paths or one glob pattern. Exact duplicates are dropped;
     near-duplicates are kept together in one split, so no test sentence has a twin in training.
+    ``train_only`` (paths, or a glob that may match nothing) holds rows that join the training
+    split only, such as reviewed sentences: chosen where the model is unsure, they would skew
+    what the held-out splits measure, and the splits stay the same as they grow. A row of them
+    that repeats another or is a near-duplicate of a held-out sentence is left out.
     """
     if not 0 < validation < 1 or not 0 < test < 1 or validation + test >= 1:
         raise DataError("data.validation and data.test must be fractions in (0, 1) that leave room for training")
     themes = tuple(themes)
-    records = read_records(expand(files), themes, keep=("source_url",))
+    extra_files = sorted(glob.glob(train_only)) if isinstance(train_only, str) else list(train_only)
+    excluded = {Path(f).resolve() for f in extra_files}
+    records = read_records([f for f in expand(files) if Path(f).resolve() not in excluded], themes,
+                           keep=("source_url",))
+    extra = read_records(extra_files, themes, keep=("source_url",)) if extra_files else []
+    clash = {r["id"] for r in records} & {r["id"] for r in extra}
+    if clash:
+        raise DataError(f"id {min(clash)!r} is in both data.files and data.train_only; give each row its own id")
     evaluation = read_evaluation_sets(evaluation_files, themes) if evaluation_files else {}
     for rows in evaluation.values():
-        check_no_overlap(records, rows)
+        check_no_overlap(records + extra, rows)
     unique = drop_exact_duplicates(records)
+    added = drop_exact_duplicates(unique + extra)[len(unique):]  # first kept: the bundled rows come first
     labels = label_matrix([r["labels"] for r in unique], themes)
     groups = near_duplicate_groups([r["text"] for r in unique], near_duplicate_threshold)
     indices = split_indices(labels, groups, validation, test, seed)
     parts = {name: [unique[i] for i in sorted(indices[name])] for name in SPLITS} | evaluation
+    held_out = [r["text"] for name, rows in parts.items() if name != "train" for r in rows]
+    similarity = max_similarity([r["text"] for r in added], held_out)
+    added = [r for r, s in zip(added, similarity) if s < near_duplicate_threshold]
+    parts["train"] = parts["train"] + added
     splits = DatasetDict({name: Dataset.from_list([{k: r[k] for k in FEATURES} for r in rows], features=FEATURES)
                           for name, rows in parts.items()})
     settings = dict(themes=themes, validation=validation, test=test, seed=seed, threshold=near_duplicate_threshold)
-    digest = fingerprint(records + [r for rows in evaluation.values() for r in rows], **settings)
-    return Corpus(splits, themes, digest, len(records) - len(unique))
+    digest = fingerprint(records + added + [r for rows in evaluation.values() for r in rows], **settings)
+    return Corpus(splits, themes, digest, len(records) - len(unique), len(added))
