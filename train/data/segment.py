@@ -58,7 +58,7 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
-def _is_body(text: str, paragraph_sentences: int) -> bool:
+def is_body(text: str, paragraph_sentences: int) -> bool:
     """Body copy: a full sentence, or part of a multi-sentence paragraph; not furniture."""
     if _FURNITURE.match(text) or len(text.split()) < MIN_WORDS:
         return False
@@ -78,7 +78,7 @@ def segment(doc_id: str, raw: str) -> list[Sentence]:
         spans = _segmenter().segment(paragraph)
         for span in spans:
             text = _WHITESPACE.sub(" ", span.sent.replace("\0", "")).strip()
-            if not _is_body(text, len(spans)):
+            if not is_body(text, len(spans)):
                 continue
             lead = len(span.sent) - len(span.sent.lstrip())
             start = para_start + span.start + lead
@@ -93,3 +93,9 @@ def _paragraphs(text: str):
     """(offset, paragraph) for each block between blank lines or line breaks."""
     for match in re.finditer(r"[^\n]+", text):
         yield match.start(), match.group(0)
+
+
+def sentences_in(paragraph: str) -> list[str]:
+    """The sentences of one paragraph, whitespace collapsed, with no filtering."""
+    texts = (_WHITESPACE.sub(" ", span.sent).strip() for span in _segmenter().segment(paragraph))
+    return [text for text in texts if text]
