@@ -259,7 +259,7 @@ class Predictor:
         self._pool: ProcessPoolExecutor | None = None
         self.themes: tuple[str, ...] = tuple(spec["themes"])
         self.thresholds: dict[str, float] = dict(zip(self.themes, map(float, spec["thresholds"])))
-        self.info: dict = {k: spec[k] for k in ("name", "created", "versions", "data_fingerprint", "normalisation")
+        self.info: dict = {k: spec[k] for k in ("name", "created", "run_id", "versions", "data_fingerprint", "normalisation")
                            if k in spec}
         normalisation = spec.get("normalisation")
         if normalisation not in (None, NORMALISATION):

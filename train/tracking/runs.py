@@ -144,6 +144,12 @@ class MlflowTracking:
                                            result.thresholds, themes), f"evaluation/misclassified_{split}.json")
         return self._log_model(version_dir, Predictor(spec, vocabularies, weights))
 
+    def describe(self, run_id: str, tags: dict[str, str]) -> None:
+        """Tags on a finished run (``mlflow.note.content`` is its description in the UI)."""
+        client = MlflowClient(self.uri)
+        for key, value in tags.items():
+            client.set_tag(run_id, key, value)
+
     def _log_model(self, version_dir: Path, predictor: Predictor) -> str | None:
         example = pd.DataFrame({"text": ["Pakistan and Bangladesh agreed on visa-free travel and new direct flights."]})
         signature = infer_signature(example, predict_frame(predictor, example["text"].tolist()))

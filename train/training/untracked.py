@@ -22,3 +22,6 @@ class Untracked:
 
     def log(self, cfg: DictConfig, result: TrainingResult, version_dir: Path, metrics: dict[str, float]) -> None:
         return None  # nothing registered
+
+    def describe(self, run_id: None, tags: dict[str, str]) -> None:
+        pass
