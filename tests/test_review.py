@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import THEMES
+from conftest import ROOT, THEMES
 from train.data.corpus import load_corpus, read_records
 from train.data.feeds import FeedSentence, read_feeds, sentence_key
 from train.data.review_log import ReviewLog
@@ -182,3 +182,30 @@ def test_train_only_rows_join_training_and_leave_the_held_out_splits_alone(tmp_p
     clash.write_text(json.dumps({**rows[1], "text": "Something else entirely was said here."}) + "\n")
     with pytest.raises(DataError, match=f"id '{rows[1]['id']}' is in both data.files and data.train_only"):
         load_corpus([str(small_corpus)], THEMES, train_only=[str(clash)])
+
+
+@pytest.mark.slow
+def test_report_retrains_with_the_reviewed_rows_and_tags_the_run(tmp_path, small_corpus):
+    from mlflow.tracking import MlflowClient
+
+    from conftest import isolated_overrides, run_python
+
+    labels = [["aviation", "visas"], ["trade"], ["counterterrorism"], ["aviation"], ["visas"], [], ["trade"],
+              ["counterterrorism"], ["visas"], ["aviation"], ["trade"], []]
+    lines = [line for line in (ROOT / "docs" / "examples" / "feed.txt").read_text().splitlines() if line]
+    reviewed = tmp_path / "reviewed.jsonl"
+    reviewed.write_text("".join(json.dumps({"id": f"reviewed-{n}", "text": text, "labels": label, "source": "reviewed"})
+                                + "\n" for n, (text, label) in enumerate(zip(lines, labels))))
+    done = run_python("-m", "train.cli.review", "--report", *isolated_overrides(tmp_path),
+                      f"data.files=[{small_corpus}]", f"paths.reviewed={reviewed}", timeout=900)
+    assert done.returncode == 0, done.stderr
+    lines_out = done.stdout.splitlines()
+    assert lines_out[0].startswith("12 reviewed sentences in training:")
+    assert [line.split()[0] for line in lines_out[2:6]] == ["realcopy_test", "realcopy_dev", "test", "validation"]
+    assert (tmp_path / "models" / "theme-classifier-reviewed" / "predictor.json").is_file()
+    assert not (tmp_path / "models" / "theme-classifier").exists()
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    run = client.search_runs([client.get_experiment_by_name("theme-classifier").experiment_id])[0]
+    assert run.data.tags["review.sentences"] == "12"
+    assert lines_out[2] in run.data.tags["mlflow.note.content"]
+    assert run.data.metrics["size/train_sentences"] == float(lines_out[0].split()[-2])
