@@ -110,6 +110,7 @@ def test_bundled_corpus_meets_the_size_targets():
     assert {r["source"] for r in records} == {"seed", "authored", "paraphrased"}
 
 
+@pytest.mark.slow
 def test_dataset_card_counts_are_generated_from_the_data():
     from train.cli.datacard import main
 

@@ -44,11 +44,11 @@ def snapshot(trained):
     ("model.C=-1", "theme-train: invalid hyperparameter: The 'C' parameter of LinearSVC"),
     ("name=../../escaped", "theme-train: name='../../escaped': use letters, digits"),
     ("modle.C=3", "Could not override 'modle.C'"),
-    ("data.files=/no/such/dir/*.jsonl", "theme-train: no data files match /no/such/dir/*.jsonl"),
-    ("trainer.cv_folds=1000", "theme-train: theme 'aviation' has"),
-    ("CORRUPT", "corrupt.jsonl:2: not valid JSON"),
+    pytest.param("data.files=/no/such/dir/*.jsonl", "theme-train: no data files match /no/such/dir/*.jsonl", marks=pytest.mark.slow),
+    pytest.param("trainer.cv_folds=1000", "theme-train: theme 'aviation' has", marks=pytest.mark.slow),
+    pytest.param("CORRUPT", "corrupt.jsonl:2: not valid JSON", marks=pytest.mark.slow),
     ("paths.models_dir=/etc/hostname/models", "theme-train: cannot write models to /etc/hostname/models"),
-    ("tracking.uri=http://127.0.0.1:9", "theme-train: no MLflow server answers at http://127.0.0.1:9"),
+    pytest.param("tracking.uri=http://127.0.0.1:9", "theme-train: no MLflow server answers at http://127.0.0.1:9", marks=pytest.mark.slow),
 ])
 def test_bad_training_input_fails_early_in_one_line_and_touches_nothing(trained, bad_jsonl, small_corpus, override,
                                                                         message):
@@ -159,6 +159,7 @@ def test_a_model_of_another_format_version_says_to_re_export(trained, tmp_path):
         Predictor.load(copy)
 
 
+@pytest.mark.slow
 def test_same_seed_and_data_give_identical_metrics_and_scores(tmp_path, small_corpus):
     from train.training.config import compose_config
     from train.training.run import run_training
@@ -206,6 +207,7 @@ def test_fuzz_the_loader_gives_rows_or_a_located_error(tmp_path, lines):
         assert all(r["text"].strip() and set(r["labels"]) <= set(THEMES) for r in records)
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_while_logging_leaves_the_live_export_as_it_was(trained, small_corpus):
     """The artifact store is unwritable: the run fails after training, before publishing."""
     before = os.readlink(trained.export_dir), (trained.export_dir / MANIFEST_FILE).read_text()

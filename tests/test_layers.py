@@ -86,6 +86,7 @@ def _one_line_exit_2(done, prog, fragment):
     assert fragment in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 def test_every_cli_reports_user_errors_in_one_line(tmp_path):
     latin1 = tmp_path / "latin1.jsonl"
     latin1.write_bytes('{"id": "x", "text": "Caf\xe9 tariffs rose.", "labels": ["trade"], "source": "a"}\n'.encode("latin-1"))

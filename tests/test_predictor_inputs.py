@@ -63,6 +63,7 @@ def test_input_table(predictor, value, expected):
         assert expected(predictor.predict(value))
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_sentences_in_one_call(predictor):
     texts = ["Tariffs on steel rose.", "Flights to Doha resumed.", "Floods hit the coast."] * 33_334
     scores = predictor.scores(texts)
