@@ -24,6 +24,7 @@ def pair(settings):
 @pytest.mark.parametrize("settings_", SETTINGS, ids=lambda s: f"{s['analyzer']}{s['ngram_range']}")
 @settings(max_examples=150, deadline=None)
 @given(text=st.text(alphabet=st.characters(codec="utf-8"), max_size=80)
+       | st.text(alphabet=st.characters(max_codepoint=127), max_size=80)  # the ASCII tokenizer's path
        | st.sampled_from(["Côte d'Ivoire's visa-free  deal", "U.S.–Pakistan\ttrade\n\nties", "", " x ", "日本 航空"]))
 def test_same_ngrams_as_scikit_learn(settings_, text):
     sklearn_analyze, ours = pair(settings_)

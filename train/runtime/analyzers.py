@@ -29,6 +29,18 @@ def _strip_accents_ascii(text: str) -> str:
 
 _ACCENT_STRIPPERS = {None: None, "unicode": _strip_accents_unicode, "ascii": _strip_accents_ascii}
 
+DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's: runs of two or more word characters
+_ASCII_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_ASCII_NON_WORD_TO_SPACE = bytes(b if b in _ASCII_WORD else 32 for b in range(256))
+
+
+def _default_tokens(text: str, findall: Callable[[str], list[str]]) -> list[str]:
+    """The default pattern's tokens. In ASCII text, \\w is [A-Za-z0-9_]: blanking every other
+    byte and splitting gives the same runs as the regular expression, twice as fast."""
+    if text.isascii():
+        return [t for t in text.encode().translate(_ASCII_NON_WORD_TO_SPACE).decode().split() if len(t) > 1]
+    return findall(text)
+
 
 def _word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
     grams = tokens if min_n == 1 else []
@@ -51,14 +63,36 @@ def char_wb_word_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
     return grams
 
 
-def _char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
-    # str.split() splits on runs of any white space, as sklearn's collapse-then-split does
-    return [gram for word in text.split() for gram in char_wb_word_ngrams(word, min_n, max_n)]
-
-
 def _char_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
     text = _WHITE_SPACES.sub(" ", text)
     return [text[i : i + n] for n in range(min_n, max_n + 1) for i in range(len(text) - n + 1)]
+
+
+def build_units(
+    analyzer: str,
+    lowercase: bool = True,
+    strip_accents: str | None = None,
+    token_pattern: str = DEFAULT_TOKEN_PATTERN,
+    stop_words: list[str] | None = None,
+    normalise: bool = False,
+) -> Callable[[str], list[str]]:
+    """A function from text to what its n-grams are cut from: the tokens of a word analyzer,
+    stop words removed, or the white-space separated words of a char_wb analyzer."""
+    preprocess = build_preprocessor(lowercase, strip_accents, normalise)
+    if analyzer == "char_wb":
+        # str.split() splits on runs of any white space, as sklearn's collapse-then-split does
+        return str.split if preprocess is None else lambda text: preprocess(text).split()
+    if analyzer != "word":
+        raise ValueError(f"analyzer {analyzer!r} has no units; use word or char_wb")
+    pattern = re.compile(token_pattern)
+    if pattern.groups > 1:
+        raise ValueError("token_pattern may have at most one capturing group")
+    findall, stop = pattern.findall, frozenset(stop_words or ())
+    if token_pattern == DEFAULT_TOKEN_PATTERN:
+        findall = partial(_default_tokens, findall=findall)
+    if stop:
+        return lambda text: [t for t in findall(preprocess(text) if preprocess else text) if t not in stop]
+    return findall if preprocess is None else lambda text: findall(preprocess(text))
 
 
 def build_analyzer(
@@ -66,40 +100,26 @@ def build_analyzer(
     ngram_range: tuple[int, int] | list[int],
     lowercase: bool = True,
     strip_accents: str | None = None,
-    token_pattern: str = r"(?u)\b\w\w+\b",
+    token_pattern: str = DEFAULT_TOKEN_PATTERN,
     stop_words: list[str] | None = None,
     normalise: bool = False,
 ) -> Callable[[str], list[str]]:
     """A function from text to its n-grams, for the settings of a fitted vectorizer."""
     min_n, max_n = ngram_range
     # Closures specialised to the settings: this runs once per sentence on the predictor's hot path.
-    if analyzer == "word":
-        pattern = re.compile(token_pattern)
-        if pattern.groups > 1:
-            raise ValueError("token_pattern may have at most one capturing group")
-        findall, stop = pattern.findall, frozenset(stop_words or ())
-        if stop:
-            def grams(text: str) -> list[str]:
-                return _word_ngrams([t for t in findall(text) if t not in stop], min_n, max_n)
-        elif (min_n, max_n) == (1, 1):
-            grams = findall
-        else:
-            def grams(text: str) -> list[str]:
-                return _word_ngrams(findall(text), min_n, max_n)
-    elif analyzer == "char_wb":
-        grams = partial(_char_wb_ngrams, min_n=min_n, max_n=max_n)
-    elif analyzer == "char":
-        grams = partial(_char_ngrams, min_n=min_n, max_n=max_n)
-    else:
+    if analyzer == "char":
+        preprocess = build_preprocessor(lowercase, strip_accents, normalise)
+        if preprocess is None:
+            return partial(_char_ngrams, min_n=min_n, max_n=max_n)
+        return lambda text: _char_ngrams(preprocess(text), min_n, max_n)
+    if analyzer not in ("word", "char_wb"):
         raise ValueError(f"unsupported analyzer {analyzer!r}; use word, char_wb or char")
-    preprocess = build_preprocessor(lowercase, strip_accents, normalise)
-    if preprocess is None:
-        return grams
-
-    def analyze(text: str) -> list[str]:
-        return grams(preprocess(text))
-
-    return analyze
+    units = build_units(analyzer, lowercase, strip_accents, token_pattern, stop_words, normalise)
+    if analyzer == "char_wb":
+        return lambda text: [gram for word in units(text) for gram in char_wb_word_ngrams(word, min_n, max_n)]
+    if (min_n, max_n) == (1, 1):
+        return units
+    return lambda text: _word_ngrams(units(text), min_n, max_n)
 
 
 def build_preprocessor(lowercase: bool = True, strip_accents: str | None = None,

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from train.runtime.analyzers import build_analyzer, build_preprocessor, char_wb_word_ngrams
+from train.runtime.analyzers import build_analyzer, build_units, char_wb_word_ngrams
 from train.runtime.cues import Cues
 from train.runtime.errors import ModelFileError
+from train.runtime.gram_columns import TokenColumns, WordColumns
 from train.runtime.model_folder import read_model_folder
 from train.runtime.normalise import NORMALISATION, normalise_text
 
@@ -54,13 +55,19 @@ class _Block:
             self.vocabulary, self.width, self._hash = None, spec["n_features"], mmh3.hash
         if self.width != len(coef):
             raise ModelFileError(f"{len(coef)} weight rows for a block of {self.width} features")
-        # char_wb n-grams never cross a space, so a word's columns are the same in every sentence:
-        # words repeat (Zipf), and a cache of them skips cutting and looking up most n-grams.
-        self._word_columns: dict[str, np.ndarray] | None = None
-        if spec["analyzer"] == "char_wb" and self.vocabulary is not None:
-            self._word_columns = {}
-            self._preprocess = build_preprocessor(spec["lowercase"], spec["strip_accents"], normalise) or str
-            self._word_grams = lambda word, n=spec["ngram_range"]: char_wb_word_ngrams(word, n[0], n[1])
+        # Vocabulary blocks of words or char_wb n-grams find a batch's columns with array
+        # arithmetic (gram_columns); hashed and char blocks cut and look up every n-gram.
+        self._units, self._columns = None, None
+        if self.vocabulary is not None and spec["analyzer"] in ("word", "char_wb"):
+            min_n, max_n = spec["ngram_range"]
+            if spec["analyzer"] == "char_wb":
+                self._columns = WordColumns(lambda word: char_wb_word_ngrams(word, min_n, max_n), self.vocabulary,
+                                            WORD_CACHE)
+            else:
+                self._columns = TokenColumns.build(terms, (min_n, max_n))
+            self._units = build_units(spec["analyzer"], spec["lowercase"], spec["strip_accents"],
+                                      spec["token_pattern"], spec["stop_words"], normalise)
+        self._char_wb = isinstance(self._columns, WordColumns)
         self.decision_of_one = self._one_text_decision()
 
     def column_of(self, gram: str) -> int | None:
@@ -68,32 +75,10 @@ class _Block:
             return self.vocabulary.get(gram)
         return abs(self._hash(gram)) % self.width
 
-    def _columns_of_word(self, word: str) -> np.ndarray:
-        grams = self._word_grams(word)
-        cols = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
-        cols = cols[cols >= 0].astype(np.uint32)  # a vocabulary never has 2**32 terms
-        if len(self._word_columns) < WORD_CACHE:
-            self._word_columns[word] = cols
-        return cols
-
-    def _cached_columns(self, text: str) -> list[np.ndarray]:
-        cache, columns_of = self._word_columns, self._columns_of_word
-        return [c if (c := cache.get(word)) is not None else columns_of(word) for word in self._preprocess(text).split()]
-
-    def _cached_rows_cols(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(row, column) of every in-vocabulary n-gram occurrence, assembled from the word cache."""
-        arrays, lengths, cached = [], [], self._cached_columns
-        for text in texts:
-            words = cached(text)
-            arrays.extend(words)
-            lengths.append(sum(map(len, words)))
-        cols = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint32)
-        return np.repeat(np.arange(len(texts), dtype=np.uint32), lengths), cols
-
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of the non-zero features of each text, columns within this block."""
-        if self._word_columns is not None:
-            rows, cols = self._cached_rows_cols(texts)
+        if self._columns is not None:
+            rows, cols = self._columns.columns([self._units(text) for text in texts])
             return self._weighted(rows, cols, len(texts))
         grams = [self.analyze(text) for text in texts]
         flat = list(chain.from_iterable(grams))
@@ -120,8 +105,8 @@ class _Block:
         keys.sort()
         return _distinct(keys) if len(keys) else (keys, np.zeros(0, dtype=np.int64))
 
-    def _values(self, counts: np.ndarray, cols: np.ndarray, rows: np.ndarray | None, n_texts: int) -> np.ndarray:
-        """Counts of distinct n-grams as tf-idf values, normalised per row (rows None: one text)."""
+    def _values(self, counts: np.ndarray, cols: np.ndarray, rows: np.ndarray, n_texts: int) -> np.ndarray:
+        """Counts of distinct n-grams as tf-idf values, normalised per row."""
         values = np.ones(len(counts)) if self.binary else counts.astype(np.float64)
         if self.sublinear_tf:
             values = 1.0 + np.log(values)
@@ -129,14 +114,23 @@ class _Block:
             values = values * self.idf[cols]
         if self.norm is not None:
             squares = values * values if self.norm == "l2" else np.abs(values)
-            if rows is None:
-                total = math.sqrt(squares.sum()) if self.norm == "l2" else squares.sum()
-                return values / total if total else values
             totals = np.bincount(rows, weights=squares, minlength=n_texts)
             totals = np.sqrt(totals) if self.norm == "l2" else totals
             totals[totals == 0] = 1.0
             values = values / totals[rows]
         return values
+
+    def _one_text_values(self, counts: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, float]:
+        """``_values`` for one text, unnormalised, and the norm to divide by (1.0: none)."""
+        if self.binary:
+            values = self.idf.take(cols) if self.idf is not None else np.ones(len(cols))
+        else:
+            values = np.log(counts) + 1.0 if self.sublinear_tf else counts.astype(np.float64)
+            if self.idf is not None:
+                values *= self.idf.take(cols)
+        total = math.sqrt(np.dot(values, values)) if self.norm == "l2" else \
+            float(np.abs(values).sum()) if self.norm == "l1" else 1.0
+        return values, total or 1.0
 
     def _term_rows(self) -> tuple[dict[str, tuple[float, ...]], set[str] | None]:
         """Per term, (n, b*coef...) with b its weight (idf, or 1) and n what it adds to the norm
@@ -176,17 +170,17 @@ class _Block:
         Plain Python over the term rows: for one short sentence of words NumPy's per-call
         cost outweighs the arithmetic. Character n-grams are ten times as many: there the
         word cache and a few NumPy calls win."""
-        if self._word_columns is not None:
-            coef, cached_columns, values_of = self.coef, self._cached_columns, self._values
+        if self._char_wb:
+            coef, columns_of, units, values_of = self.coef, self._columns.one, self._units, self._one_text_values
 
             def cached(text: str) -> list[float] | None:
-                arrays = cached_columns(text)
-                cols = np.concatenate(arrays) if arrays else ()
+                cols = columns_of(units(text))
                 if not len(cols):
                     return None
                 cols.sort()
                 cols, counts = _distinct(cols)
-                return (values_of(counts, cols, None, 1) @ coef[cols]).tolist()
+                values, total = values_of(counts, cols)
+                return [x / total for x in np.dot(values, coef.take(cols, axis=0)).tolist()]
 
             return cached
         rows, colliding = self._term_rows()
@@ -278,7 +272,6 @@ class Predictor:
             start += width
         if start != len(coef):
             raise ModelFileError(f"{len(coef)} weight rows for {start} features")
-        self._coef_by_theme = [np.ascontiguousarray(block.coef.T) for block in self._blocks]
         self._score_one = self._one_text_scorer()
 
     @classmethod
@@ -313,13 +306,15 @@ class Predictor:
         if len(texts) > BATCH_CHUNK:  # bounded arrays: sorting millions of keys at once is slower
             return np.vstack([self._batch_scores(texts[i:i + BATCH_CHUNK]) for i in range(0, len(texts), BATCH_CHUNK)])
         n = len(texts)
-        decision = np.tile(self._intercept[:, None], (1, n))  # themes x texts
-        for block, by_theme in zip(self._blocks, self._coef_by_theme):
+        decision = np.tile(self._intercept, (n, 1))  # texts x themes
+        for block in self._blocks:
             rows, cols, values = block.features(texts)
-            if len(rows):  # per theme, a 1-D gather and a sum per text: faster than gathering rows of coef
-                for t, coef in enumerate(by_theme):
-                    decision[t] += np.bincount(rows, weights=values * coef[cols], minlength=n)
-        probabilities = 1.0 / (1.0 + np.exp(-(self._scale * decision.T + self._offset)))
+            if len(rows):  # rows come sorted: each text's weighted rows of coef are one run to sum
+                contributions = np.take(block.coef, cols, axis=0)
+                contributions *= values[:, None]
+                starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+                decision[rows[starts]] += np.add.reduceat(contributions, starts, axis=0)
+        probabilities = 1.0 / (1.0 + np.exp(-(self._scale * decision + self._offset)))
         probabilities[[not text.strip() for text in texts]] = 0.0  # no words, no evidence of any theme
         return probabilities
 
@@ -387,9 +382,13 @@ class Predictor:
 
 
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of a sorted, non-empty array and how often each occurs."""
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    return keys[starts], np.diff(np.append(starts, len(keys)))
+    """The distinct values of a sorted, non-empty array and how often each occurs (in few
+    NumPy calls: for one sentence, their overhead is most of the cost)."""
+    first = np.empty(len(keys) + 1, dtype=bool)
+    first[0] = first[-1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:-1])
+    starts = np.flatnonzero(first)
+    return keys[starts[:-1]], starts[1:] - starts[:-1]
 
 
 def _resolve_uri(uri: str, scheme: str) -> Path:

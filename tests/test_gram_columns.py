@@ -1,0 +1,117 @@
+"""The array paths of the predictor (per-word columns for char_wb, token ids for word n-grams)
+score exactly as scikit-learn's pipeline does, for every vectorizer setting they serve."""
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from conftest import ROOT, THEMES
+from train.data.corpus import label_matrix, read_records
+from train.runtime.gram_columns import TokenColumns
+from train.runtime.predictor import Predictor
+from train.training.publish import export_predictor
+
+VECTORIZERS = {
+    "word-1-2-stop-words": dict(analyzer="word", ngram_range=(1, 2), stop_words="english", sublinear_tf=True),
+    "word-2-3-cased": dict(analyzer="word", ngram_range=(2, 3), lowercase=False, strip_accents="ascii"),
+    "word-1-1-binary-l1": dict(analyzer="word", binary=True, norm="l1"),
+    "char_wb-2-5": dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, strip_accents="unicode",
+                        min_df=2),
+    "char_wb-4-7-short-words-no-idf": dict(analyzer="char_wb", ngram_range=(4, 7), use_idf=False, norm=None),
+}
+REAL = [r["text"] for r in read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """Per setting, a pipeline fitted on a quarter of the bundled sentences and its export."""
+    records = read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)[::4]
+    texts, y = [r["text"] for r in records], label_matrix([r["labels"] for r in records], THEMES)
+    out = {}
+    for name, settings_ in VECTORIZERS.items():
+        pipeline = Pipeline([
+            ("features", FeatureUnion([("block", TfidfVectorizer(**settings_))])),
+            ("classifier", OneVsRestClassifier(LogisticRegression(max_iter=300))),
+        ]).fit(texts, y)
+        path = export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path_factory.mktemp(name) / "m")
+        out[name] = pipeline, Predictor.load(path), path
+    return out
+
+
+@pytest.mark.parametrize("name", VECTORIZERS)
+def test_every_bundled_sentence_scores_as_scikit_learn_in_a_batch_and_one_at_a_time(fitted, name):
+    pipeline, predictor, _ = fitted[name]
+    expected = pipeline.predict_proba(REAL)
+    np.testing.assert_allclose(predictor.scores(REAL), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose([list(predictor.predict_proba(t).values()) for t in REAL[:300]], expected[:300],
+                               rtol=0, atol=1e-9)
+
+
+# Texts the bundled words hardly cover: words repeated within and across texts, accents,
+# punctuation runs, tabs and newlines, one-letter words, empty texts, non-Latin scripts.
+TEXTS = st.lists(
+    st.sampled_from(REAL[:200])
+    | st.text(alphabet=st.sampled_from(list("aeiou tnrs-.'\t\néÉ日x")), max_size=40)
+    | st.text(alphabet=st.characters(codec="utf-8"), max_size=30),
+    min_size=1, max_size=12)
+
+
+@pytest.mark.parametrize("name", VECTORIZERS)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=TEXTS)
+def test_generated_texts_score_as_scikit_learn(fitted, name, texts):
+    pipeline, predictor, _ = fitted[name]
+    expected = pipeline.predict_proba(texts)
+    expected[[not t.strip() for t in texts]] = 0.0  # the predictor's rule: no words, no theme
+    np.testing.assert_allclose(predictor.scores(texts + [""]), np.vstack([expected, np.zeros(4)]), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(list(predictor.predict_proba(texts[0]).values()), expected[0], rtol=0, atol=1e-9)
+
+
+def test_the_word_cache_starts_afresh_at_its_limit_with_the_same_answers(fitted, monkeypatch):
+    import train.runtime.predictor as module
+
+    pipeline, _, path = fitted["char_wb-2-5"]
+    monkeypatch.setattr(module, "WORD_CACHE", 50)  # a few sentences' words
+    small = Predictor.load(path)
+    texts = REAL[:400]
+    batches = np.vstack([small.scores(texts[i:i + 7]) for i in range(0, len(texts), 7)])
+    np.testing.assert_allclose(batches, pipeline.predict_proba(texts), rtol=0, atol=1e-9)
+    held = len(small._blocks[0]._columns._index)
+    last_batch_words = {w for t in texts[399 // 7 * 7:] for w in t.lower().split()}
+    assert held <= max(50, 2 * len(last_batch_words))  # started afresh: not every word of the 400 texts
+
+
+def test_threads_sharing_one_predictor_get_the_serial_answers(fitted, monkeypatch):
+    import train.runtime.predictor as module
+
+    pipeline, _, path = fitted["char_wb-2-5"]
+    monkeypatch.setattr(module, "WORD_CACHE", 300)  # clears often, while other threads read
+    shared = Predictor.load(path)
+    texts = REAL[:600]
+    expected = pipeline.predict_proba(texts)
+    failures = []
+
+    def work(offset: int) -> None:
+        for i in range(offset, len(texts), 4):
+            got = shared.scores(texts[i:i + 3]) if i % 8 else np.array([shared._score_one(texts[i])])
+            if not np.allclose(got, expected[i:i + len(got)], rtol=0, atol=1e-9):
+                failures.append(i)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+def test_terms_that_are_not_token_tuples_use_the_plain_lookup():
+    assert TokenColumns.build(["new york", "york"], (1, 2)) is not None
+    assert TokenColumns.build(["new  york"], (1, 2)) is None  # a token pattern that matched a space
+    assert TokenColumns.build(["a b c"], (1, 2)) is None

@@ -1,0 +1,171 @@
+"""The vocabulary columns of a batch's n-grams, found with a few NumPy calls per batch.
+
+Cutting every n-gram of every sentence into a string and looking each up in a dict costs
+about a microsecond an n-gram, and a sentence has hundreds of character n-grams. Two
+facts avoid most of that work:
+
+- character n-grams within words (``char_wb``) never cross a space, so a word's columns
+  are the same in every sentence; words repeat (Zipf), so ``WordColumns`` cuts and looks
+  up each distinct word's n-grams once and keeps them in one flat array, and a batch's
+  columns are one gather from it;
+- a word n-gram is a tuple of tokens, so ``TokenColumns`` numbers the vocabulary's tokens
+  1..T and finds an n-gram by the base-(T+1) number of its tokens' ids: each token is
+  looked up once, and the n-grams are arithmetic on arrays.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from itertools import chain, compress, repeat
+
+import numpy as np
+
+
+class WordColumns:
+    """Per distinct word, the columns of its in-vocabulary n-grams (with repeats), in one flat array.
+
+    Words are kept until ``limit`` of them are held; the next batch then starts afresh, so
+    memory stays bounded by the limit and one batch's words."""
+
+    def __init__(self, grams_of: Callable[[str], list[str]], vocabulary: dict[str, int], limit: int):
+        self._grams_of, self._vocabulary, self._limit = grams_of, vocabulary, limit
+        self._index: dict[str, int] = {}
+        self._bounds = np.zeros(1 << 12, dtype=np.int64)  # word i's columns: flat[bounds[i]:bounds[i + 1]]
+        self._flat = np.zeros(1 << 16, dtype=np.uint32)  # a vocabulary never has 2**32 terms
+        self._views: list[np.ndarray] = []  # word i's columns, for one text at a time
+        self._lock = threading.Lock()
+
+    def columns(self, texts_words: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every in-vocabulary n-gram of each text, given the text's words."""
+        words = list(chain.from_iterable(texts_words))
+        word_rows = np.repeat(np.arange(len(texts_words), dtype=np.uint32),
+                              np.fromiter(map(len, texts_words), dtype=np.int64, count=len(texts_words)))
+        with self._lock:  # threads share the cache: none reads while one adds or clears words
+            ids = self._ids(words)
+            starts = self._bounds[ids]
+            lengths = self._bounds[ids + 1] - starts
+            # the flat positions of every word's run of columns, word after word
+            offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+            return np.repeat(word_rows, lengths), self._flat[offsets]
+
+    def one(self, words: list[str]) -> np.ndarray:
+        """The columns of one text's n-grams, unsorted: the batch path's result for one text,
+        with the fewest NumPy calls (each costs microseconds, as much as the arithmetic)."""
+        with self._lock:
+            ids = list(map(self._index.get, words))
+            if None in ids:
+                self._learn(words)
+                ids = list(map(self._index.__getitem__, words))
+            views = self._views
+            return np.concatenate([views[i] for i in ids]) if ids else np.zeros(0, dtype=np.uint32)
+
+    def _ids(self, words: list[str]) -> np.ndarray:
+        ids = np.fromiter(map(self._index.get, words, repeat(-1)), dtype=np.int64, count=len(words))
+        if (ids < 0).any():
+            self._learn(words)
+            ids = np.fromiter(map(self._index.__getitem__, words), dtype=np.int64, count=len(words))
+        return ids
+
+    def _learn(self, words: list[str]) -> None:
+        """Add the columns of the words not held yet; start afresh first if they would pass the limit."""
+        index = self._index
+        new = [word for word in dict.fromkeys(words) if word not in index]
+        if len(index) + len(new) > self._limit and index:
+            index.clear()
+            self._views.clear()
+            new = list(dict.fromkeys(words))
+        get, grams_of = self._vocabulary.get, self._grams_of
+        columns = [[c for c in map(get, grams_of(word)) if c is not None] for word in new]
+        first, used = len(index), int(self._bounds[len(index)])
+        added = np.fromiter(chain.from_iterable(columns), dtype=np.uint32)
+        self._flat = _fitted(self._flat, used, used + len(added))
+        self._flat[used:used + len(added)] = added
+        self._bounds = _fitted(self._bounds, first + 1, first + len(new) + 1)
+        ends = used + np.cumsum([len(c) for c in columns], dtype=np.int64)
+        self._bounds[first + 1:first + len(new) + 1] = ends
+        # views into the flat array; one that outlives a growth keeps the old array alive
+        flat = self._flat
+        self._views.extend(flat[start:end] for start, end in zip(chain([used], ends[:-1].tolist()), ends.tolist()))
+        index.update(zip(new, range(first, first + len(new))))
+
+
+def _fitted(array: np.ndarray, used: int, needed: int) -> np.ndarray:
+    """``array``, or a copy of its first ``used`` items with room for ``needed``, growing by doubling."""
+    if needed <= len(array):
+        return array
+    grown = np.zeros(max(2 * len(array), needed), dtype=array.dtype)
+    grown[:used] = array[:used]
+    return grown
+
+
+class TokenColumns:
+    """Columns of word n-grams (n >= 1) from token ids; None from ``build`` when the ids of
+    the longest n-gram would not fit in 63 bits, or a term is not a plain tuple of tokens."""
+
+    def __init__(self, token_ids: dict[str, int], unigram_columns: np.ndarray, keys: np.ndarray,
+                 key_columns: np.ndarray, base: int, ngram_range: tuple[int, int]):
+        self._token_ids, self._unigram_columns = token_ids, unigram_columns
+        self._keys, self._key_columns, self._base = keys, key_columns, np.uint64(base)
+        self._min_n, self._max_n = ngram_range
+
+    @classmethod
+    def build(cls, terms: list[str], ngram_range: tuple[int, int]) -> TokenColumns | None:
+        min_n, max_n = ngram_range
+        split = [term.split(" ") for term in terms]
+        if any(len(parts) < min_n or len(parts) > max_n or "" in parts for parts in split):
+            return None  # a token pattern that matches spaces: terms are not token tuples
+        token_ids: dict[str, int] = {}
+        for parts in split:
+            for token in parts:
+                token_ids.setdefault(token, len(token_ids) + 1)  # 0: a token no term has
+        base = len(token_ids) + 1
+        if base ** max_n >= 2**63:
+            return None
+        unigram_columns = np.full(base, -1, dtype=np.int64)
+        keys, columns = [], []
+        for column, parts in enumerate(split):
+            if len(parts) == 1:
+                unigram_columns[token_ids[parts[0]]] = column
+            else:
+                key = 0
+                for token in parts:
+                    key = key * base + token_ids[token]
+                keys.append(key)
+                columns.append(column)
+        keys_array = np.asarray(keys, dtype=np.uint64)
+        order = np.argsort(keys_array)
+        return cls(token_ids, unigram_columns, keys_array[order], np.asarray(columns, dtype=np.int64)[order],
+                   base, (min_n, max_n))
+
+    def columns(self, texts_tokens: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every in-vocabulary n-gram of each text, given the text's tokens."""
+        tokens = list(chain.from_iterable(texts_tokens))
+        ids = np.fromiter(map(self._token_ids.get, tokens, repeat(0)), dtype=np.int64, count=len(tokens))
+        rows = np.repeat(np.arange(len(texts_tokens), dtype=np.int64),
+                         np.fromiter(map(len, texts_tokens), dtype=np.int64, count=len(texts_tokens)))
+        found_rows, found_cols = [], []
+        if self._min_n == 1:
+            cols = self._unigram_columns[ids]
+            hit = cols >= 0
+            found_rows.append(rows[hit])
+            found_cols.append(cols[hit])
+        # n-grams of n tokens: the key of the n-gram starting at each position, kept where
+        # all n tokens are known and in one text
+        keys, known = ids.astype(np.uint64), ids > 0
+        for n in range(2, self._max_n + 1):
+            if len(ids) < n:
+                break
+            keys = keys[:-1] * self._base + ids[n - 1:].astype(np.uint64)
+            known = known[:-1] & (ids[n - 1:] > 0)
+            if n < self._min_n or not len(self._keys):
+                continue
+            candidates = known & (rows[:len(rows) - n + 1] == rows[n - 1:])  # rows never decrease
+            query = keys[candidates]
+            at = np.minimum(np.searchsorted(self._keys, query), len(self._keys) - 1)
+            hit = self._keys[at] == query
+            found_rows.append(rows[:len(rows) - n + 1][candidates][hit])
+            found_cols.append(self._key_columns[at[hit]])
+        if not found_rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(found_rows), np.concatenate(found_cols)
