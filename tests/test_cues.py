@@ -69,13 +69,18 @@ def test_no_cue_pattern_uses_an_upper_case_escape():
 
 
 def _plain_hits(text: str) -> list[int]:
-    """The cue search without its literal gates: blank the excluded phrases, then search."""
-    from train.runtime.cues import GUIDELINES_V1, _compile
+    """The cue search as the guidelines state it, with no gates and no shared boundaries:
+    blank the excluded phrases, each word-bounded, then search for the cues."""
+    import re
+
+    from train.runtime.cues import GUIDELINES_V1
+
+    def plain(patterns):
+        return re.compile("|".join(p if p.startswith(r"\b") else rf"\b(?:{p})\b" for p in patterns).lower())
 
     text = text.lower()
     return [i for i, theme in enumerate(THEMES)
-            if _compile(GUIDELINES_V1[theme]["positive"]).search(
-                _compile(GUIDELINES_V1[theme]["negative"]).sub(" ", text)) is not None]
+            if plain(GUIDELINES_V1[theme]["positive"]).search(plain(GUIDELINES_V1[theme]["negative"]).sub(" ", text))]
 
 
 def test_the_literal_gates_change_no_answer_on_the_corpus_and_real_copy():
@@ -103,6 +108,12 @@ def test_the_literal_gates_change_no_answer_on_generated_texts(pieces):
     assert Cues(THEMES).hits(text) == _plain_hits(text)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_CUE_PIECES) | st.text(max_size=3), max_size=8).map("".join), max_size=6))
+def test_texts_searched_together_get_their_own_answers(texts):
+    assert Cues(THEMES).hits_many(texts) == [_plain_hits(t) for t in texts]
+
+
 def test_required_literals_are_found_in_every_match():
     from train.runtime.cues import required_literals
 
@@ -111,3 +122,14 @@ def test_required_literals_are_found_in_every_match():
     assert required_literals("(?:re[- ]?)?(?:export|import)(?:s|ed|ers?|ing)?") == {"export", "import"}
     assert required_literals("airlines?|boeing") == {"airline", "boeing"}
     assert required_literals("\\w+") is None
+
+
+def test_patterns_share_a_word_start_only_when_every_match_begins_with_a_word_character():
+    from train.runtime.cues import _starts_with_word_character
+
+    assert _starts_with_word_character(r"air[- ]?(?:craft|planes?)")
+    assert _starts_with_word_character(r"\bETAs?\b") and _starts_with_word_character(r"P?CAA")
+    assert not _starts_with_word_character(r"[- ]?visa")  # may begin with a hyphen
+    assert not _starts_with_word_character(r"(?:visa|-free)")
+    assert not _starts_with_word_character(r"a?")  # may match nothing
+    assert not _starts_with_word_character(r"[a-z]x")  # a range: not proven

@@ -12,7 +12,9 @@ expression from a file.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 from train.runtime.errors import ModelFileError
 
@@ -105,9 +107,44 @@ GUIDELINES_V1: dict[str, dict[str, list[str]]] = {
 def _compile(patterns: Sequence[str]) -> re.Pattern:
     """One alternation, word-bounded unless a pattern sets its own boundaries. Patterns and
     texts are lowercased rather than matched with IGNORECASE, which is about twice as slow
-    (no pattern uses an upper-case escape such as \\W or \\B)."""
-    bounded = [p if p.startswith(r"\b") else rf"\b(?:{p})\b" for p in patterns]
-    return re.compile("|".join(bounded).lower())
+    (no pattern uses an upper-case escape such as \\W or \\B). Runs of patterns whose every
+    match begins with a word character share one leading ``\\b(?=\\w)``, so that the engine
+    tries them at word starts only, not at every position (the same matches, in the same order)."""
+    parts, run = [], []
+    for pattern in [*patterns, None]:
+        if pattern is not None and _starts_with_word_character(pattern):
+            run.append(pattern)
+            continue
+        if run:
+            parts.append(rf"\b(?=\w)(?:{'|'.join(run)})\b")
+            run = []
+        if pattern is not None:
+            parts.append(pattern if pattern.startswith(r"\b") else rf"\b(?:{pattern})\b")
+    return re.compile("|".join(parts).lower())
+
+
+def _starts_with_word_character(source: str) -> bool:
+    """Whether every match of ``source`` begins with a word character (False when unsure)."""
+    return all(_items_start_with_word_character(_items(a)) for a in _alternatives(source))
+
+
+def _items_start_with_word_character(items: list[tuple[str, str, bool]]) -> bool:
+    for kind, text, mandatory in items:
+        if kind == "other" and text in ("", r"\b"):
+            continue  # zero width ("": where a run of literals ends)
+        if kind == "literal":
+            word = text.isalnum() or text == "_"
+        elif kind == "group":
+            word = _starts_with_word_character(text)
+        elif kind == "other" and text.startswith("[") and not text.startswith("[^"):
+            word = all(c.isascii() and (c.isalnum() or c == "_") for c in text[1:-1])  # no ranges: unsure
+        else:
+            word = kind == "other" and text in (r"\w", r"\d")
+        if not word:
+            return False
+        if mandatory:
+            return True
+    return False  # every item optional: a match may be empty
 
 
 CUE_SETS = {"guidelines-v1": GUIDELINES_V1}  # a new or changed list gets a new id
@@ -202,13 +239,16 @@ class _Theme:
         literals = [required_literals(p.lower()) for p in patterns]
         return None if None in literals else tuple(sorted(set().union(*literals), key=len))
 
-    def hit(self, text: str) -> bool:
-        """Whether lowercased ``text`` has a cue, excluded phrases blanked out first."""
-        needs = self.negative_needs
-        if needs is None or any(literal in text for literal in needs):
-            text = self.negative.sub(" ", text)
-        needs = self.positive_needs  # tested after blanking: a blank can join two literals
-        return (needs is None or any(literal in text for literal in needs)) and self.positive.search(text) is not None
+    def hit(self, text: str, may_blank: bool, may_hit: bool) -> bool:
+        """Whether lowercased ``text`` has a cue, excluded phrases blanked out first, given
+        whether it holds a literal of the excluded phrases and of the cues (the gates)."""
+        if may_blank:
+            blanked = self.negative.sub(" ", text)
+            if blanked != text:  # a blank can join two literals: test the cues' gate again
+                text = blanked
+                needs = self.positive_needs
+                may_hit = needs is None or any(literal in text for literal in needs)
+        return may_hit and self.positive.search(text) is not None
 
 
 class Cues:
@@ -223,8 +263,48 @@ class Cues:
             raise ModelFileError(f"cue set {cue_set!r} has no cues for {', '.join(unknown)}")
         self.themes = list(themes)
         self._rules = [_Theme(patterns[t]["positive"], patterns[t]["negative"]) for t in self.themes]
+        # Every gate literal of every theme is found in one pass: a pattern shaped as a trie of
+        # them, looked for at each position. A literal that begins with another one is replaced
+        # by it (a weaker gate, never a wrong one), so at most one literal starts at a position.
+        literals = sorted({literal for rule in self._rules for needs in (rule.positive_needs, rule.negative_needs)
+                           for literal in needs or ()})
+        kept = [literal for literal in literals if not any(literal.startswith(o) for o in literals if o != literal)]
+        if not kept or any("\n" in literal for literal in kept):  # texts are searched joined by newlines
+            raise ModelFileError(f"cue set {cue_set!r} needs gate literals without newlines")
+        self._bit = {literal: 1 << i for i, literal in enumerate(kept)}
+        shortest = {literal: next(k for k in kept if literal.startswith(k)) for literal in literals}
+        self._gates = [tuple(None if needs is None else sum({self._bit[shortest[n]] for n in needs})
+                             for needs in (rule.negative_needs, rule.positive_needs)) for rule in self._rules]
+        self._literals = re.compile(f"(?=({_trie(kept)}))")
 
     def hits(self, text: str) -> list[int]:
         """Indices (into ``themes``) of the themes whose cues ``text`` contains."""
-        text = text.lower()
-        return [i for i, rule in enumerate(self._rules) if rule.hit(text)]
+        return self.hits_many([text])[0]
+
+    def hits_many(self, texts: Sequence[str]) -> list[list[int]]:
+        """``hits`` of each text, the gate literals of all found in one search."""
+        lowered = [text.lower() for text in texts]
+        starts = list(accumulate((len(text) + 1 for text in lowered[:-1]), initial=0))
+        present = [0] * len(lowered)
+        bit = self._bit
+        for match in self._literals.finditer("\n".join(lowered)):  # no literal holds a newline
+            present[bisect_right(starts, match.start()) - 1] |= bit[match.group(1)]
+        gates, rules = self._gates, self._rules
+        return [[i for i, (rule, (blank, hit)) in enumerate(zip(rules, gates))
+                 if rule.hit(text, blank is None or blank & mask != 0, hit is None or hit & mask != 0)]
+                for text, mask in zip(lowered, present)]
+
+
+def _trie(literals: Sequence[str]) -> str:
+    """A pattern that matches exactly the given prefix-free literals, branching on one character at a time."""
+    tree: dict = {}
+    for literal in literals:
+        node = tree
+        for char in literal:
+            node = node.setdefault(char, {})
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items())]
+        return "" if not branches else branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    return pattern(tree)

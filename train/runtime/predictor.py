@@ -232,7 +232,7 @@ class _CueBlock:
         return self.terms.index(name) if name in self.terms else None
 
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        hits = [self._cues.hits(self._prepare(text)) for text in texts]
+        hits = self._cues.hits_many([self._prepare(text) for text in texts])
         rows = np.repeat(np.arange(len(texts)), [len(h) for h in hits])
         cols = np.fromiter(chain.from_iterable(hits), dtype=np.int64, count=len(rows))
         return rows, cols, np.full(len(rows), self.weight)

@@ -37,10 +37,8 @@ class CueFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, texts):
-        cues = Cues(list(self.themes), self.cue_set)
         rows, cols = [], []
-        for row, text in enumerate(texts):
-            hits = cues.hits(text)
+        for row, hits in enumerate(Cues(list(self.themes), self.cue_set).hits_many(list(texts))):
             rows.extend([row] * len(hits))
             cols.extend(hits)
         values = np.full(len(rows), float(self.weight))
