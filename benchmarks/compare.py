@@ -2,16 +2,19 @@
 
     pip install -e ".[bench]"
     python benchmarks/compare.py                          # bundled data and 100k, 1M, 3M synthetic
-    python benchmarks/compare.py --sizes bundled,100k     # a quicker subset
+    python benchmarks/compare.py --sizes bundled          # every feature option on the bundled data
+    python benchmarks/compare.py --sizes bundled --features word_char_cues,word_char
 
-For each corpus and system: training time, peak memory of the training process,
-macro-F1 on the test split (this project with its thresholds tuned on validation, as it
-trains by default; fastText at 0.5), batch throughput on 100,000 test sentences (this
-project also with two worker processes), one-sentence
-latency (median and p99 over 3,000 calls) and cold start (a fresh process imports,
-loads and labels one sentence). The bundled corpus trains this project's default
-pipeline; the synthetic ones (benchmarks/synthetic.py, cached under --work) train the
-streaming mode. Each training runs in its own process. Prints a table, writes JSON.
+Systems: this project's default and every ``features`` option (bundled corpus; the
+synthetic ones train the streaming mode), fastText with word bigrams (``fasttext``) and
+fastText with word bigrams and subword n-grams of 3-5 characters (``fasttext-sub``). Each
+trains in its own process (this project without cross-validation: it is not part of the
+fit). Each is measured on the test split and, for the bundled corpus, on the real-copy
+test set: macro-F1 (this project with its tuned thresholds, fastText at 0.5), batch
+throughput on 100,000 sentences (this project also with two worker processes), one-sentence
+latency (median and p99 over 3,000 calls); and once per system: cold start (a fresh process
+imports, loads and labels one sentence), load time, peak memory of that process, size on
+disk. Ratios are to fastText in the same run. Prints a table, writes JSON.
 """
 
 from __future__ import annotations
@@ -31,13 +34,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"100k": 100_000, "1m": 1_000_000, "3m": 3_000_000}
 THEMES = ["aviation", "counterterrorism", "trade", "visas"]
 FASTTEXT = dict(loss="ova", lr=0.5, wordNgrams=2, dim=50, minCount=1, thread=2, verbose=0)
+FASTTEXT_SUBWORDS = dict(minn=3, maxn=5)  # fastText's own character n-grams
+FEATURES = ["word_char_cues", "word_char", "word", "char", "hashing"]  # conf/features; the first is the default
 FASTTEXT_EPOCHS = {"bundled": 25}  # fastText's advice for small data; 5 (its default) for the rest
 BATCH = 100_000  # sentences in the batch-throughput measure
 PROBE = "Airlines resumed direct flights to Kabul after the visa deal."
-COLD = {
-    "ours": "from train import Predictor; p = Predictor.load({model!r}); p.predict({probe!r})",
-    "fasttext": "import fasttext; m = fasttext.load_model({model!r}); m.f.predict({probe!r} + '\\n', -1, 0.5, 'strict')",
+COLD = {  # imports, load, label one sentence
+    "ours": ("from train import Predictor", "p = Predictor.load({model!r})", "p.predict({probe!r})"),
+    "fasttext": ("import fasttext", "m = fasttext.load_model({model!r})",
+                 "m.f.predict({probe!r} + '\\n', -1, 0.5, 'strict')"),
 }
+# Peak memory is the process's own high-water mark (VmHWM): ru_maxrss would carry over this
+# script's, inherited at fork.
+MEASURE = ("import json, time; {0}; t = time.perf_counter(); {1}; loaded = time.perf_counter() - t; {2}; "
+           "hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]; "
+           "print(json.dumps({{'load_ms': 1e3 * loaded, 'peak_mb': int(hwm) / 1024}}))")
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -76,13 +87,14 @@ def fasttext_file(data: Path) -> Path:
 # --- workers: each runs in its own process -------------------------------------------------
 
 def worker_train(system: str, data: Path, model: Path, name: str, n_jobs: int) -> dict:
-    if system == "fasttext":
+    if system.startswith("fasttext"):
         import fasttext
 
         train_file = fasttext_file(data)
         started = time.perf_counter()
         epochs = FASTTEXT_EPOCHS.get(name, 5)
-        fasttext.train_supervised(input=str(train_file), epoch=epochs, **FASTTEXT).save_model(str(model))
+        options = FASTTEXT | (FASTTEXT_SUBWORDS if system == "fasttext-sub" else {})
+        fasttext.train_supervised(input=str(train_file), epoch=epochs, **options).save_model(str(model))
         seconds = time.perf_counter() - started
     else:
         from train.training.config import compose_config
@@ -91,26 +103,28 @@ def worker_train(system: str, data: Path, model: Path, name: str, n_jobs: int) -
         overrides = ["tracking=none", f"paths.models_dir={model.parent}", f"name={model.name}",
                      f"hydra.run.dir={model.parent}"]
         if name == "bundled":
-            cfg = compose_config(overrides + [f"trainer.cv_jobs={n_jobs}"])  # cross-validation is part of a run
+            features = system.partition(":")[2]
+            small = ["features.n_features=262144"] if features == "hashing" else []  # 2**20 columns train for minutes
+            cfg = compose_config(overrides + [f"features={features}", "trainer.cross_validate=false", *small])
         else:
             # Synthetic rows are generated in random order: no need to reshuffle them.
             cfg = compose_config(overrides + ["experiment=streaming", f"data.path={data}",
                                               f"trainer.n_jobs={n_jobs}", "trainer.shuffle=false"])
         seconds = run_training(cfg).metrics["speed/fit_seconds"]
-    return {"train_s": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"train_s": seconds, "train_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def worker_eval(system: str, data: Path, model: Path) -> dict:
+def worker_eval(system: str, data: Path, model: Path, split: str) -> dict:
     import numpy as np
     from datasets import load_from_disk
     from sklearn.metrics import f1_score
 
-    test = load_from_disk(str(data))["test"]
+    test = load_from_disk(str(data))[split]
     test = test.select(range(min(len(test), 100_000)))
     texts, labels = list(test["text"]), list(test["labels"])
     batch = (texts * (BATCH // len(texts) + 1))[:BATCH]  # the same batch size for every corpus
     y = np.array([[t in row for t in THEMES] for row in labels], dtype=int)
-    if system == "fasttext":
+    if system.startswith("fasttext"):
         import fasttext
 
         m = fasttext.load_model(str(model))
@@ -139,8 +153,11 @@ def worker_eval(system: str, data: Path, model: Path) -> dict:
         started = time.perf_counter()
         two.predict(batch)
         extra = {"batch_per_s_2proc": len(batch) / (time.perf_counter() - started)}
+    singles = (singles * (3000 // len(singles) + 1))[:3000]
+    for text in singles[:200]:  # warm: the first calls fill caches
+        predict_one(text)
     latencies = []
-    for text in singles[:3000]:
+    for text in singles:
         started = time.perf_counter()
         predict_one(text)
         latencies.append(time.perf_counter() - started)
@@ -151,14 +168,22 @@ def worker_eval(system: str, data: Path, model: Path) -> dict:
             "one_p99_us": 1e6 * latencies[int(len(latencies) * 0.99)], **extra}
 
 
-def cold_start(system: str, model: Path, repeats: int = 5) -> float:
-    code = COLD[system].format(model=str(model), probe=PROBE)
-    times = []
+def cold_start(system: str, model: Path, repeats: int = 5) -> dict:
+    """Median wall time of a fresh process that imports, loads and labels one sentence; the
+    load time and peak memory it measures; the model's size on disk."""
+    kind = "fasttext" if system.startswith("fasttext") else "ours"
+    code = MEASURE.format(*(part.format(model=str(model), probe=PROBE) for part in COLD[kind]))
+    times, inside = [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True)
+        done = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True)
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        inside.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    files = [model] if model.is_file() else [f for f in model.iterdir() if f.is_file()]
+    return {"cold_start_s": statistics.median(times),
+            "load_ms": statistics.median(r["load_ms"] for r in inside),
+            "peak_mb": statistics.median(r["peak_mb"] for r in inside),
+            "size_mb": sum(f.stat().st_size for f in files) / 1e6}
 
 
 def run_worker(*args: str) -> dict:
@@ -169,30 +194,51 @@ def run_worker(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def ratio(row: dict, rows: list[dict], key: str, against: str) -> str:
+    """``row[key]`` over the same measure of fastText ``against`` on the same corpus and split."""
+    base = next((r for r in rows if r["system"] == against and r["corpus"] == row["corpus"]
+                 and r["split"] == row["split"]), None)
+    return f"{row[key] / base[key]:.2f}" if base and base.get(key) else ""
+
+
+COLUMNS = [  # (heading, key, format, ratio to fastText with subwords and without)
+    ("macro-F1", "macro_f1", "{:.3f}", False), ("batch/s", "batch_per_s", "{:,.0f}", True),
+    ("2 procs", "batch_per_s_2proc", "{:,.0f}", False), ("one median µs", "one_median_us", "{:.1f}", True),
+    ("one p99 µs", "one_p99_us", "{:.1f}", False), ("cold start s", "cold_start_s", "{:.2f}", True),
+    ("load ms", "load_ms", "{:.1f}", False), ("peak MB", "peak_mb", "{:.0f}", False),
+    ("size MB", "size_mb", "{:.1f}", False), ("train s", "train_s", "{:.1f}", False),
+]
+
+
 def markdown(rows: list[dict], machine: str) -> str:
-    """The table for the README."""
-    lines = ["| corpus | system | train s | peak MB | macro-F1 | batch/s (2 procs) | one sentence median / p99 µs | cold start s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    """The table for the README: each measure, and its ratio to fastText with subwords (/sub)
+    and without (/ft) where the issue of speed is judged."""
+    heads = []
+    for head, _, _, ratios in COLUMNS:
+        heads += [head] + (["/sub", "/ft"] if ratios else [])
+    lines = ["| corpus | eval | system | " + " | ".join(heads) + " |", "|---|---|---|" + "---:|" * len(heads)]
     for r in rows:
-        two = f" ({r['batch_per_s_2proc']:,.0f})" if "batch_per_s_2proc" in r else ""
-        lines.append(f"| {r['corpus']} | {r['system']} | {r['train_s']:.1f} | {r['peak_mb']:.0f} | {r['macro_f1']:.3f} | "
-                     f"{r['batch_per_s']:,.0f}{two} | {r['one_median_us']:.1f} / {r['one_p99_us']:.1f} | "
-                     f"{r['cold_start_s']:.2f} |")
+        cells = []
+        for _, key, fmt, ratios in COLUMNS:
+            cells.append(fmt.format(r[key]) if key in r else "")
+            if ratios:
+                cells += [ratio(r, rows, key, "fasttext-sub"), ratio(r, rows, key, "fasttext")]
+        lines.append(f"| {r['corpus']} | {r['split']} | {r['system']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n\n{machine}."
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="bundled,100k,1m,3m", help="comma-separated: bundled, 100k, 1m, 3m")
+    parser.add_argument("--features", default=",".join(FEATURES), help="feature options measured on the bundled corpus")
     parser.add_argument("--work", type=Path, default=Path("/tmp/theme-classifier-bench"), help="data and models")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "compare.json")
-    parser.add_argument("--speedup", action="store_true", help="also train ours with one process, to show the gain of two")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, system, data, model, *rest = args.worker
         result = (worker_train(system, Path(data), Path(model), rest[0], int(rest[1])) if kind == "train"
-                  else worker_eval(system, Path(data), Path(model)))
+                  else worker_eval(system, Path(data), Path(model), rest[0]))
         print(json.dumps(result))
         return
 
@@ -201,28 +247,22 @@ def main() -> None:
     for name in args.sizes.split(","):
         data = prepare_data(name, args.work)
         fasttext_file(data)
-        for system in ("ours", "fasttext"):
-            model = args.work / f"model-{name}-{system}" / ("theme-classifier" if system == "ours" else "model.bin")
-            model.parent.mkdir(parents=True, exist_ok=True)
-            row = {"corpus": name, "system": system, **run_worker("train", system, str(data), str(model), name, "2")}
-            row.update(run_worker("eval", system, str(data), str(model)))
-            row["cold_start_s"] = cold_start(system, model)
-            if args.speedup and system == "ours":
-                row["train_s_one_process"] = run_worker("train", system, str(data), str(model), name, "1")["train_s"]
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+        ours = [f"ours:{f}" for f in args.features.split(",")] if name == "bundled" else ["ours"]
+        splits = ["test", "realcopy_test"] if name == "bundled" else ["test"]
+        for system in [*ours, "fasttext", "fasttext-sub"]:
+            folder = args.work / f"model-{name}-{system.replace(':', '-')}"
+            model = folder / ("theme-classifier" if system.startswith("ours") else "model.bin")
+            folder.mkdir(parents=True, exist_ok=True)
+            trained = run_worker("train", system, str(data), str(model), name, "2")
+            once = cold_start(system, model)
+            for split in splits:
+                row = {"corpus": name, "split": split, "system": system, **trained, **once,
+                       **run_worker("eval", system, str(data), str(model), split)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
 
-    print(f"\n{'corpus':8} {'system':9} {'train s':>8} {'peak MB':>8} {'macro-F1':>9} {'batch/s':>10} "
-          f"{'2 procs':>10} {'1 median µs':>12} {'1 p99 µs':>9} {'cold s':>7}"
-          + ("  train s, 1 process" if args.speedup else ""))
-    for r in rows:
-        two = f"{r['batch_per_s_2proc']:10,.0f}" if "batch_per_s_2proc" in r else f"{'':10}"
-        extra = f"  {r['train_s_one_process']:8.1f}" if "train_s_one_process" in r else ""
-        print(f"{r['corpus']:8} {r['system']:9} {r['train_s']:8.1f} {r['peak_mb']:8.0f} {r['macro_f1']:9.3f} "
-              f"{r['batch_per_s']:10,.0f} {two} {r['one_median_us']:12.1f} {r['one_p99_us']:9.1f} "
-              f"{r['cold_start_s']:7.3f}{extra}")
     machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
-    print(f"({machine})\n")
+    print()
     print(markdown(rows, machine))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))

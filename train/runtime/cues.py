@@ -268,11 +268,14 @@ class Cues:
         # by it (a weaker gate, never a wrong one), so at most one literal starts at a position.
         literals = sorted({literal for rule in self._rules for needs in (rule.positive_needs, rule.negative_needs)
                            for literal in needs or ()})
-        kept = [literal for literal in literals if not any(literal.startswith(o) for o in literals if o != literal)]
+        kept, shortest = [], {}  # sorted, a literal comes after its prefixes and before what follows them
+        for literal in literals:
+            if not kept or not literal.startswith(kept[-1]):
+                kept.append(literal)
+            shortest[literal] = kept[-1]
         if not kept or any("\n" in literal for literal in kept):  # texts are searched joined by newlines
             raise ModelFileError(f"cue set {cue_set!r} needs gate literals without newlines")
         self._bit = {literal: 1 << i for i, literal in enumerate(kept)}
-        shortest = {literal: next(k for k in kept if literal.startswith(k)) for literal in literals}
         self._gates = [tuple(None if needs is None else sum({self._bit[shortest[n]] for n in needs})
                              for needs in (rule.negative_needs, rule.positive_needs)) for rule in self._rules]
         self._literals = re.compile(f"(?=({_trie(kept)}))")

@@ -112,31 +112,26 @@ class TokenColumns:
     @classmethod
     def build(cls, terms: list[str], ngram_range: tuple[int, int]) -> TokenColumns | None:
         min_n, max_n = ngram_range
-        split = [term.split(" ") for term in terms]
-        if any(len(parts) < min_n or len(parts) > max_n or "" in parts for parts in split):
+        lengths = 1 + np.fromiter(map(str.count, terms, repeat(" ")), dtype=np.int64, count=len(terms))
+        tokens = " ".join(terms).split(" ")  # every term's tokens, term after term
+        if len(terms) and (lengths.min() < min_n or lengths.max() > max_n) or "" in tokens:
             return None  # a token pattern that matches spaces: terms are not token tuples
-        token_ids: dict[str, int] = {}
-        for parts in split:
-            for token in parts:
-                token_ids.setdefault(token, len(token_ids) + 1)  # 0: a token no term has
+        token_ids = dict(zip(dict.fromkeys(tokens), range(1, len(tokens) + 1)))  # 0: a token no term has
         base = len(token_ids) + 1
         if base ** max_n >= 2**63:
             return None
+        ids = np.fromiter(map(token_ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        first = np.cumsum(lengths) - lengths  # each term's first token in ids
+        keys = np.zeros(len(terms), dtype=np.uint64)
+        for k in range(max_n):  # Horner's rule over each term's tokens, all terms at once
+            more = lengths > k
+            keys[more] = keys[more] * np.uint64(base) + ids[first[more] + k].astype(np.uint64)
         unigram_columns = np.full(base, -1, dtype=np.int64)
-        keys, columns = [], []
-        for column, parts in enumerate(split):
-            if len(parts) == 1:
-                unigram_columns[token_ids[parts[0]]] = column
-            else:
-                key = 0
-                for token in parts:
-                    key = key * base + token_ids[token]
-                keys.append(key)
-                columns.append(column)
-        keys_array = np.asarray(keys, dtype=np.uint64)
-        order = np.argsort(keys_array)
-        return cls(token_ids, unigram_columns, keys_array[order], np.asarray(columns, dtype=np.int64)[order],
-                   base, (min_n, max_n))
+        single = np.flatnonzero(lengths == 1)
+        unigram_columns[ids[first[single]]] = single
+        longer = np.flatnonzero(lengths > 1)
+        order = np.argsort(keys[longer])
+        return cls(token_ids, unigram_columns, keys[longer][order], longer[order], base, (min_n, max_n))
 
     def columns(self, texts_tokens: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of every in-vocabulary n-gram of each text, given the text's tokens."""

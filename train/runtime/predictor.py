@@ -47,7 +47,7 @@ class _Block:
         self.sublinear_tf = spec.get("sublinear_tf", False) and not self.binary
         self.idf, self.coef = idf, coef  # coef: this block's rows of the weight matrix
         if spec.get("kind", "vocabulary") == "vocabulary":
-            self.vocabulary: dict[str, int] | None = {t: j for j, t in enumerate(terms)}
+            self.vocabulary: dict[str, int] | None = dict(zip(terms, range(len(terms))))
             self.width = len(terms)
         else:
             import mmh3  # only hashed models need it
@@ -141,9 +141,9 @@ class _Block:
         (one tuple per column, shared by colliding terms), up to TERM_CACHE terms."""
         l2 = self.norm == "l2"
         if self.vocabulary is not None:
-            base = self.idf.tolist() if self.idf is not None else [1.0] * self.width
-            return {term: (b * b if l2 else b, *c) for term, b, c in
-                    zip(self.vocabulary, base, (self.coef * np.asarray(base)[:, None]).tolist())}, None
+            base = self.idf if self.idf is not None else np.ones(self.width)
+            columns = (base * base if l2 else base, *(self.coef * base[:, None]).T)
+            return dict(zip(self.vocabulary, zip(*(c.tolist() for c in columns)))), None  # tuples built in C
         by_column: dict[int, tuple[float, ...]] = {}
         hash_, width, coef = self._hash, self.width, self.coef
         colliding: set[str] = set()
