@@ -101,14 +101,14 @@ _CUE_PIECES = ["air", "airport", "strike", "strikes", "force", "fighter", "jets"
                "import", "re", "export", "duties", "capital", "flight", "terror", "counter", "anti", "x", "'", "\n"]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.lists(st.sampled_from(_CUE_PIECES) | st.text(max_size=3), max_size=12))
 def test_the_literal_gates_change_no_answer_on_generated_texts(pieces):
     text = "".join(pieces)
     assert Cues(THEMES).hits(text) == _plain_hits(text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(_CUE_PIECES) | st.text(max_size=3), max_size=8).map("".join), max_size=6))
 def test_texts_searched_together_get_their_own_answers(texts):
     assert Cues(THEMES).hits_many(texts) == [_plain_hits(t) for t in texts]

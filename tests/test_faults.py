@@ -41,7 +41,8 @@ def snapshot(trained):
 @pytest.mark.parametrize("override, message", [
     ("model=gradient_boosting", "Could not find 'model/gradient_boosting'"),
     ("features=bpe", "Could not find 'features/bpe'"),
-    ("model.C=-1", "theme-train: invalid hyperparameter: The 'C' parameter of LinearSVC"),
+    pytest.param("model.C=-1", "theme-train: invalid hyperparameter: The 'C' parameter of LinearSVC",
+                 marks=pytest.mark.slow),
     ("name=../../escaped", "theme-train: name='../../escaped': use letters, digits"),
     ("modle.C=3", "Could not override 'modle.C'"),
     pytest.param("data.files=/no/such/dir/*.jsonl", "theme-train: no data files match /no/such/dir/*.jsonl", marks=pytest.mark.slow),

@@ -30,8 +30,8 @@ REAL = [r["text"] for r in read_records(sorted((ROOT / "data").glob("*.jsonl")),
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
-    """Per setting, a pipeline fitted on a quarter of the bundled sentences and its export."""
-    records = read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)[::4]
+    """Per setting, a pipeline fitted on an eighth of the bundled sentences and its export."""
+    records = read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)[::8]
     texts, y = [r["text"] for r in records], label_matrix([r["labels"] for r in records], THEMES)
     out = {}
     for name, settings_ in VECTORIZERS.items():
@@ -45,11 +45,12 @@ def fitted(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", VECTORIZERS)
-def test_every_bundled_sentence_scores_as_scikit_learn_in_a_batch_and_one_at_a_time(fitted, name):
+def test_bundled_sentences_score_as_scikit_learn_in_a_batch_and_one_at_a_time(fitted, name):
     pipeline, predictor, _ = fitted[name]
-    expected = pipeline.predict_proba(REAL)
-    np.testing.assert_allclose(predictor.scores(REAL), expected, rtol=0, atol=1e-9)
-    np.testing.assert_allclose([list(predictor.predict_proba(t).values()) for t in REAL[:300]], expected[:300],
+    texts = REAL[1::2]  # half of them unseen in fitting
+    expected = pipeline.predict_proba(texts)
+    np.testing.assert_allclose(predictor.scores(texts), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose([list(predictor.predict_proba(t).values()) for t in texts[:300]], expected[:300],
                                rtol=0, atol=1e-9)
 
 
@@ -63,7 +64,7 @@ TEXTS = st.lists(
 
 
 @pytest.mark.parametrize("name", VECTORIZERS)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=TEXTS)
 def test_generated_texts_score_as_scikit_learn(fitted, name, texts):
     pipeline, predictor, _ = fitted[name]
