@@ -16,8 +16,9 @@ SETTINGS = [
 def pair(settings):
     vectorizer = TfidfVectorizer(**settings)
     stop_words = vectorizer.get_stop_words()
-    ours = build_analyzer(settings["analyzer"], settings["ngram_range"], vectorizer.lowercase, vectorizer.strip_accents,
-                          vectorizer.token_pattern, sorted(stop_words) if stop_words else None)
+    ours = build_analyzer(settings["analyzer"], settings["ngram_range"], lowercase=vectorizer.lowercase,
+                          strip_accents=vectorizer.strip_accents, token_pattern=vectorizer.token_pattern,
+                          stop_words=sorted(stop_words) if stop_words else None)
     return vectorizer.build_analyzer(), ours
 
 

@@ -95,26 +95,20 @@ def build_units(
     return findall if preprocess is None else lambda text: findall(preprocess(text))
 
 
-def build_analyzer(
-    analyzer: str,
-    ngram_range: tuple[int, int] | list[int],
-    lowercase: bool = True,
-    strip_accents: str | None = None,
-    token_pattern: str = DEFAULT_TOKEN_PATTERN,
-    stop_words: list[str] | None = None,
-    normalise: bool = False,
-) -> Callable[[str], list[str]]:
-    """A function from text to its n-grams, for the settings of a fitted vectorizer."""
+def build_analyzer(analyzer: str, ngram_range: tuple[int, int] | list[int], **settings) -> Callable[[str], list[str]]:
+    """A function from text to its n-grams, for the settings of a fitted vectorizer
+    (``settings``: those of ``build_units``)."""
     min_n, max_n = ngram_range
     # Closures specialised to the settings: this runs once per sentence on the predictor's hot path.
     if analyzer == "char":
-        preprocess = build_preprocessor(lowercase, strip_accents, normalise)
+        preprocess = build_preprocessor(settings.get("lowercase", True), settings.get("strip_accents"),
+                                        settings.get("normalise", False))
         if preprocess is None:
             return partial(_char_ngrams, min_n=min_n, max_n=max_n)
         return lambda text: _char_ngrams(preprocess(text), min_n, max_n)
     if analyzer not in ("word", "char_wb"):
         raise ValueError(f"unsupported analyzer {analyzer!r}; use word, char_wb or char")
-    units = build_units(analyzer, lowercase, strip_accents, token_pattern, stop_words, normalise)
+    units = build_units(analyzer, **settings)
     if analyzer == "char_wb":
         return lambda text: [gram for word in units(text) for gram in char_wb_word_ngrams(word, min_n, max_n)]
     if (min_n, max_n) == (1, 1):

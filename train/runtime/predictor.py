@@ -41,8 +41,9 @@ class _Block:
 
     def __init__(self, spec: dict, terms: list[str] | None, idf: np.ndarray | None, coef: np.ndarray,
                  normalise: bool):
-        self.analyze = build_analyzer(spec["analyzer"], spec["ngram_range"], spec["lowercase"],
-                                      spec["strip_accents"], spec["token_pattern"], spec["stop_words"], normalise)
+        settings = dict(lowercase=spec["lowercase"], strip_accents=spec["strip_accents"],
+                        token_pattern=spec["token_pattern"], stop_words=spec["stop_words"], normalise=normalise)
+        self.analyze = build_analyzer(spec["analyzer"], spec["ngram_range"], **settings)
         self.binary, self.norm = spec["binary"], spec["norm"]
         self.sublinear_tf = spec.get("sublinear_tf", False) and not self.binary
         self.idf, self.coef = idf, coef  # coef: this block's rows of the weight matrix
@@ -65,8 +66,7 @@ class _Block:
                                             WORD_CACHE)
             else:
                 self._columns = TokenColumns.build(terms, (min_n, max_n))
-            self._units = build_units(spec["analyzer"], spec["lowercase"], spec["strip_accents"],
-                                      spec["token_pattern"], spec["stop_words"], normalise)
+            self._units = build_units(spec["analyzer"], **settings)
         self._char_wb = isinstance(self._columns, WordColumns)
         self.decision_of_one = self._one_text_decision()
 
