@@ -42,12 +42,14 @@ def test_every_features_and_model_option_trains_and_exports_exactly(tmp_path, sm
     assert 0.0 <= outcome.metrics["realcopy_test/macro_f1"] <= 1.0 and outcome.metrics["size/n_features"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", [e for e in options("experiment") if e not in ("optuna_search", "streaming")])
 def test_every_experiment_trains_end_to_end(tmp_path, small_corpus, experiment):
     outcome = run(tmp_path, small_corpus, f"experiment={experiment}")
     assert 0.0 <= outcome.metrics["test/macro_f1"] <= 1.0 and (outcome.export_dir / "manifest.json").is_file()
 
 
+@pytest.mark.slow
 def test_the_streaming_experiment_trains_end_to_end(tmp_path, small_corpus):
     from datasets import Dataset, DatasetDict
 
