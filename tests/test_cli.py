@@ -67,6 +67,23 @@ def test_predict_command_reads_arguments_file_and_stdin(trained, tmp_path):
     assert "up" in json.loads(explained.stdout)["explanation"]["trade"]
 
 
+def test_predict_command_writes_tsv_and_a_table_with_the_jsonl_answers(trained):
+    model, texts = str(trained.export_dir), ["Airlines resumed\tflights to Kabul.", "", "Tariffs rose."]
+    as_json = [json.loads(line) for line in run_python("-m", "train.cli.predict", "--model", model, *texts).stdout.splitlines()]
+    tsv = run_python("-m", "train.cli.predict", "--model", model, "--format", "tsv", *texts)
+    assert tsv.returncode == 0, tsv.stderr
+    header, *rows = [line.split("\t") for line in tsv.stdout.splitlines()]
+    assert header == ["themes", *THEMES, "text"] and len(rows) == 3
+    for row, expected in zip(rows, as_json):
+        assert row[0] == ",".join(expected["themes"]) and row[-1] == expected["text"].replace("\t", " ")
+        assert [float(x) for x in row[1:-1]] == [expected["scores"][t] for t in THEMES]
+    table = run_python("-m", "train.cli.predict", "--model", model, "--format", "table", *texts).stdout.splitlines()
+    assert table[0].split() == ["themes", *THEMES, "text"] and len(table) == 4
+    assert table[1].split()[0] == "aviation" and table[2].split()[0] == "-" and table[3].split()[0] == "trade"
+    refused = run_python("-m", "train.cli.predict", "--model", model, "--format", "tsv", "--explain", "x")
+    assert refused.returncode == 2 and "--explain writes JSON" in refused.stderr
+
+
 def test_predict_command_reports_a_missing_model_in_one_line(tmp_path):
     done = run_python("-m", "train.cli.predict", "--model", str(tmp_path / "none"), "text")
     assert done.returncode == 2

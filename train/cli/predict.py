@@ -1,8 +1,9 @@
-"""`theme-predict`: label sentences with an exported model, one JSON line per input line.
+"""`theme-predict`: label sentences with an exported model, one output line per input line.
 
     theme-predict "Tariffs on Pakistani textiles fell." "Flights resumed."
     theme-predict --file sentences.txt        # one sentence per line
     cat sentences.txt | theme-predict --model models:/theme-classifier@champion
+    theme-predict --format tsv --file sentences.txt > scored.tsv   # or --format table, to read
 
 Works in the base install (NumPy only); ``models:/`` URIs need the ``[train]`` extra.
 """
@@ -28,12 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, help="read sentences from this file, one per line")
     parser.add_argument("--model", default=str(DEFAULT_MODEL),
                         help="exported model folder or models:/<name>@<alias> (default: %(default)s)")
-    parser.add_argument("--explain", action="store_true", help="add the n-grams behind each theme's score")
+    parser.add_argument("--format", choices=("jsonl", "tsv", "table"), default="jsonl",
+                        help="jsonl: a JSON object a line; tsv: a header, then themes, scores and text; "
+                             "table: aligned columns (default: %(default)s)")
+    parser.add_argument("--explain", action="store_true", help="add the n-grams behind each theme's score (jsonl)")
     parser.add_argument("--jobs", type=int, default=1, help="processes for large inputs (default: %(default)s)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     if args.sentences and args.file:
         parser.error("give sentences as arguments or with --file, not both")
+    if args.explain and args.format != "jsonl":
+        parser.error("--explain writes JSON: use it with --format jsonl")
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends the output quietly
     with user_errors("theme-predict", args.debug):
         predictor = Predictor.load(args.model, n_jobs=args.jobs)
@@ -42,12 +48,25 @@ def main(argv: list[str] | None = None) -> int:
         else:
             lines = args.sentences or sys.stdin.read().splitlines()
     # One output line per input line: a blank line gets no theme, so outputs stay aligned.
+    themes = predictor.themes
+    if args.format == "tsv":
+        print("\t".join(["themes", *themes, "text"]))
+    elif args.format == "table":
+        print(" ".join([f"{'themes':<24}", *(f"{t:>{max(len(t), 6)}}" for t in themes), " text"]))
     for text, scores in zip(lines, predictor.predict_proba(lines)):
-        row = {"text": text, "themes": [t for t, s in scores.items() if s >= predictor.thresholds[t]],
-               "scores": {t: round(s, DIGITS) for t, s in scores.items()}}
-        if args.explain:
-            row["explanation"] = _rounded(predictor.explain(text))
-        print(json.dumps(row, ensure_ascii=False))
+        labels = [t for t, s in scores.items() if s >= predictor.thresholds[t]]
+        rounded = {t: round(s, DIGITS) for t, s in scores.items()}
+        if args.format == "tsv":  # a tab or carriage return inside a text would split its row
+            clean = text.replace("\t", " ").replace("\r", " ")
+            print("\t".join([",".join(labels), *(f"{rounded[t]:.{DIGITS}f}" for t in themes), clean]))
+        elif args.format == "table":
+            print(" ".join([f"{','.join(labels) or '-':<24}",
+                            *(f"{rounded[t]:{max(len(t), 6)}.{DIGITS}f}" for t in themes), " " + text]))
+        else:
+            row = {"text": text, "themes": labels, "scores": rounded}
+            if args.explain:
+                row["explanation"] = _rounded(predictor.explain(text))
+            print(json.dumps(row, ensure_ascii=False))
     return 0
 
 
