@@ -211,8 +211,8 @@ COLUMNS = [  # (heading, key, format, ratio to fastText with subwords and withou
 
 
 def markdown(rows: list[dict], machine: str) -> str:
-    """The table for the README: each measure, and its ratio to fastText with subwords (/sub)
-    and without (/ft) where the issue of speed is judged."""
+    """The table for the README: each measure and, for the speed measures, its ratio to
+    fastText with subwords (/sub) and without (/ft)."""
     heads = []
     for head, _, _, ratios in COLUMNS:
         heads += [head] + (["/sub", "/ft"] if ratios else [])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from itertools import chain, compress, repeat
+from itertools import chain, repeat
 
 import numpy as np
 

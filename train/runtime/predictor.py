@@ -312,7 +312,7 @@ class Predictor:
             if len(rows):  # rows come sorted: each text's weighted rows of coef are one run to sum
                 contributions = np.take(block.coef, cols, axis=0)
                 contributions *= values[:, None]
-                starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+                starts = _run_starts(rows)[:-1]
                 decision[rows[starts]] += np.add.reduceat(contributions, starts, axis=0)
         probabilities = 1.0 / (1.0 + np.exp(-(self._scale * decision + self._offset)))
         probabilities[[not text.strip() for text in texts]] = 0.0  # no words, no evidence of any theme
@@ -381,13 +381,18 @@ class Predictor:
         return result
 
 
-def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of a sorted, non-empty array and how often each occurs (in few
-    NumPy calls: for one sentence, their overhead is most of the cost)."""
+def _run_starts(keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted, non-empty array starts, then its length
+    (in few NumPy calls: for one sentence, their overhead is most of the cost)."""
     first = np.empty(len(keys) + 1, dtype=bool)
     first[0] = first[-1] = True
     np.not_equal(keys[1:], keys[:-1], out=first[1:-1])
-    starts = np.flatnonzero(first)
+    return np.flatnonzero(first)
+
+
+def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted, non-empty array and how often each occurs."""
+    starts = _run_starts(keys)
     return keys[starts[:-1]], starts[1:] - starts[:-1]
 
 
