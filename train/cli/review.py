@@ -67,7 +67,7 @@ def _review(cfg, overrides: list[str], files: list[Path], model: str | None, sec
 
         ReviewScreen(session, predictor).run()
     print(f"{session.position} of {len(session.queue)} reviewed this session; "
-          f"{session.decided} sentences in {reviewed}")
+          f"{reviewed}: {session.decided} decided in all")
 
 
 if __name__ == "__main__":
