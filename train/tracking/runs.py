@@ -26,6 +26,7 @@ from train.runtime.model_folder import read_model_folder
 from train.runtime.paths import PROJECT_ROOT
 from train.runtime.predictor import Predictor
 from train.tracking.pyfunc import ARTIFACT_KEY, predict_frame
+from train.tracking.store import create_sqlite_store, mark_dead_runs_killed, process_tag
 from train.training.checks import in_sweep
 from train.training.report import misclassified, top_terms, write_report
 from train.training.result import TrainingResult
@@ -81,8 +82,10 @@ class MlflowTracking:
         mlflow.set_tracking_uri(self.uri)
         if self.uri.startswith(("http://", "https://")):
             _check_server(self.uri)
-        client = MlflowClient()
         try:
+            create_sqlite_store(self.uri)  # before any client: a client migrates a missing store in place
+            client = MlflowClient()
+            mark_dead_runs_killed(client)
             experiment = client.get_experiment_by_name(self.experiment)
             if experiment is None:
                 try:
@@ -103,7 +106,7 @@ class MlflowTracking:
     def run(self, cfg: DictConfig):
         """An active MLflow run for one training (a child of the sweep's parent inside a sweep); yields its id."""
         parent = os.environ.get(PARENT_RUN_ENV)
-        tags = {"run_kind": "sweep_child" if parent else "single", **git_state()}
+        tags = {"run_kind": "sweep_child" if parent else "single", **git_state(), **process_tag()}
         tags.update({f"version.{name}": v for name, v in package_versions().items()})
         name = " ".join(_overrides()) or None
         with mlflow.start_run(run_name=name, parent_run_id=parent, tags=tags) as run:

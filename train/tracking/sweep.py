@@ -30,11 +30,12 @@ class SweepCallback(Callback):
         from mlflow.tracking import MlflowClient
 
         from train.tracking.runs import PARENT_RUN_ENV, git_state
+        from train.tracking.store import process_tag
 
         experiment_id = tracking.check()
         run = MlflowClient().create_run(
             experiment_id, run_name=f"sweep {' '.join(config.hydra.overrides.task)}".strip(),
-            tags={"run_kind": "sweep", **git_state()},
+            tags={"run_kind": "sweep", **git_state(), **process_tag()},
         )
         os.environ[PARENT_RUN_ENV] = run.info.run_id
 

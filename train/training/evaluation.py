@@ -13,6 +13,8 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import cross_validate
 
+from train.training.processes import workers_end_with_this_process
+
 
 def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, themes: Sequence[str]) -> dict[str, float]:
     """Macro/micro F1, subset accuracy, no-theme accuracy and per-theme precision/recall/F1."""
@@ -87,8 +89,9 @@ def cross_validation(pipeline, texts: list[str], y: np.ndarray, folds: int, seed
     from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 
     splitter = MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = cross_validate(clone(pipeline), np.asarray(texts, dtype=object), y, cv=splitter,
-                            scoring=("f1_macro", "f1_micro"), n_jobs=n_jobs)
+    with workers_end_with_this_process():
+        scores = cross_validate(clone(pipeline), np.asarray(texts, dtype=object), y, cv=splitter,
+                                scoring=("f1_macro", "f1_micro"), n_jobs=n_jobs)
     return {
         f"cv/{name}_f1_{stat}": float(fn(scores[f"test_f1_{name}"]))
         for name in ("macro", "micro")

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from train.runtime.model_folder import MANIFEST_FILE, SPEC_FILE, VOCABULARY_FILE, WEIGHTS_FILE, sha256_file
+from train.training.processes import alive
 
 KEEP_VERSIONS = 2  # the live export and the one before it, for a quick roll-back
 INCOMPLETE = "incomplete-"  # prefix of a version folder being written, then its writer's pid
@@ -80,18 +81,8 @@ def _prune(versions: Path, keep: set[str]) -> None:
             shutil.rmtree(old, ignore_errors=True)
     for prefix in unfinished:
         for folder in versions.glob(f"{prefix}*"):
-            if not _alive(int(folder.name.removeprefix(prefix).split("-")[0])):
+            if not alive(int(folder.name.removeprefix(prefix).split("-")[0])):
                 shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 def export_predictor(pipeline, themes: list[str], thresholds: list[float], target: Path,

@@ -19,6 +19,7 @@ from train.data.arrow import arrow_label_matrix, iter_chunks
 from train.data.corpus import Corpus
 from train.runtime.errors import ConfigError
 from train.training.evaluation import ThresholdTuner, split_metrics
+from train.training.processes import workers_end_with_this_process
 from train.training.result import TrainingResult
 
 SOURCE = "streamed"  # source name for rows that carry none
@@ -68,7 +69,8 @@ class StreamingTrainer:
         alpha = 1.0 / len(train) if self.alpha == "inverse_train_size" else float(self.alpha)
         classifier.estimator.set_params(alpha=alpha)
         started = time.perf_counter()
-        with Parallel(n_jobs=self.n_jobs) if self.n_jobs > 1 else nullcontext() as parallel:
+        with workers_end_with_this_process(), Parallel(n_jobs=self.n_jobs) if self.n_jobs > 1 else nullcontext() \
+                as parallel:
             with tqdm(total=self.epochs * len(train), desc="training", unit=" sentences", unit_scale=True,
                       disable=None) as bar:
                 for epoch in range(self.epochs):
