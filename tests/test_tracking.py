@@ -1,11 +1,18 @@
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import THEMES
+from conftest import THEMES, copy_with_edited_spec
+from train.runtime.errors import ModelFileError
 from train.runtime.predictor import Predictor
 from train.tracking.registry import promote
 from train.tracking.runs import flatten
@@ -93,3 +100,104 @@ def test_champion_alias_loads_through_predictor(trained, tmp_path, monkeypatch):
     champion = Predictor.load("models:/theme-classifier@champion")
     texts = ["Airlines resumed flights to Kabul.", "Visa fees doubled."]
     np.testing.assert_array_equal(champion.scores(texts), Predictor.load(trained.export_dir).scores(texts))
+
+
+def _pyfunc_copy(trained, tmp_path, name: str, threshold: float | None = None) -> Path:
+    """The registered model's files (MLmodel and the predictor folder), with every threshold
+    set to ``threshold`` if given: a different model under the same layout."""
+    client = MlflowClient(trained.cfg.tracking.uri)
+    source = client.get_model_version_download_uri("theme-classifier", trained.version)
+    local = Path(mlflow.artifacts.download_artifacts(source, dst_path=str(tmp_path / name)))
+    if threshold is not None:
+        [folder] = [p for p in (local / "artifacts").iterdir() if (p / "predictor.json").is_file()]
+        edited = copy_with_edited_spec(folder, tmp_path, lambda spec: spec.update(thresholds=[threshold] * 4))
+        shutil.rmtree(folder)
+        edited.rename(folder)
+    return local
+
+
+REGISTER = """import sys
+from pathlib import Path
+from mlflow.tracking import MlflowClient
+client = MlflowClient(sys.argv[1])
+if not client.search_registered_models("name = 'm'"):
+    client.create_registered_model("m")
+print(client.create_model_version("m", source=Path(sys.argv[2]).as_uri()).version)
+"""
+LOAD_ONE = ("import sys; from train import Predictor; "
+            "print(Predictor.load(sys.argv[1]).thresholds['trade'])")
+
+
+def _in_fresh_process(code: str, *args: str, env: dict | None = None) -> str:
+    """The output of ``code`` in a new interpreter: MLflow keeps one engine per store URI in a
+    process, so a store recreated under the same URI is only seen afresh by a new process."""
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", **(env or {})})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.slow
+def test_registry_loads_resolve_aliases_and_latest_each_time_and_survive_a_recreated_store(trained, tmp_path):
+    original, edited = _pyfunc_copy(trained, tmp_path, "original"), _pyfunc_copy(trained, tmp_path, "edited", 0.25)
+    store = tmp_path / "store" / "mlflow.db"
+    uri = f"sqlite:///{store}"
+    env = {"THEME_CLASSIFIER_MODEL_CACHE": str(tmp_path / "cache"), "MLFLOW_TRACKING_URI": uri}
+    trade = str(Predictor.load(trained.export_dir).thresholds["trade"])
+
+    def load(model: str) -> str:
+        return _in_fresh_process(LOAD_ONE, model, env=env)
+
+    assert _in_fresh_process(REGISTER, uri, str(original)) == "1"
+    assert load("models:/m/1") == trade
+    store.unlink()  # the store is recreated: its version 1 is another model
+    assert _in_fresh_process(REGISTER, uri, str(edited)) == "1"
+    assert load("models:/m/1") == "0.25"
+
+    assert _in_fresh_process(REGISTER, uri, str(original)) == "2"
+    assert load("models:/m/latest") == trade
+    _in_fresh_process("import sys; from mlflow.tracking import MlflowClient; "
+                      "MlflowClient(sys.argv[1]).set_registered_model_alias('m', 'champion', '1')", uri)
+    assert load("models:/m@champion") == "0.25"
+    _in_fresh_process("import sys; from mlflow.tracking import MlflowClient; "
+                      "MlflowClient(sys.argv[1]).set_registered_model_alias('m', 'champion', '2')", uri)
+    assert load("models:/m@champion") == trade
+
+
+def test_a_killed_download_is_cleared_and_never_read(trained, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    half = cache / f".downloading-{dead.stdout.strip()}-x"
+    half.mkdir(parents=True)
+    (half / "MLmodel").write_text("flavors: {}")  # cut off before the predictor's files
+    monkeypatch.setenv("THEME_CLASSIFIER_MODEL_CACHE", str(cache))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", trained.cfg.tracking.uri)
+    loaded = Predictor.load(f"models:/theme-classifier/{trained.version}")
+    assert loaded.thresholds == Predictor.load(trained.export_dir).thresholds
+    assert [p.name.startswith("theme-classifier-v") for p in cache.iterdir()] == [True]
+
+
+def test_an_mlmodel_pointing_outside_its_folder_is_refused(trained, tmp_path, monkeypatch):
+    model = _pyfunc_copy(trained, tmp_path, "outside")
+    mlmodel = model / "MLmodel"
+    mlmodel.write_text(mlmodel.read_text().replace("path: artifacts/", "path: ../../"), encoding="utf-8")
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("THEME_CLASSIFIER_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    client = MlflowClient(uri)
+    client.create_registered_model("m")
+    client.create_model_version("m", source=model.as_uri())
+    with pytest.raises(ModelFileError, match="MLmodel: artifact path '../../.*' points outside the model"):
+        Predictor.load("models:/m/1")
+
+
+@pytest.mark.slow
+def test_parallel_cold_loads_of_one_version_all_succeed(trained, tmp_path):
+    env = {**os.environ, "THEME_CLASSIFIER_MODEL_CACHE": str(tmp_path / "cache"),
+           "MLFLOW_TRACKING_URI": trained.cfg.tracking.uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    loads = [subprocess.Popen([sys.executable, "-c", LOAD_ONE, f"models:/theme-classifier/{trained.version}"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [load.communicate(timeout=300) for load in loads]
+    assert [load.returncode for load in loads] == [0] * 4, results
+    assert {out.strip() for out, _ in results} == {str(Predictor.load(trained.export_dir).thresholds["trade"])}
+    assert len([p for p in (tmp_path / "cache").iterdir()]) == 1

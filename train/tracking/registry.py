@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import train.tracking.env  # noqa: F401  (before mlflow)
@@ -12,12 +15,14 @@ import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from train.runtime.errors import TrackingError
+from train.runtime.errors import ModelFileError, TrackingError
 from train.runtime.paths import MODELS_DIR
 from train.tracking.pyfunc import ARTIFACT_KEY
+from train.training.processes import alive
 
 CACHE_ENV = "THEME_CLASSIFIER_MODEL_CACHE"  # where registry models are downloaded to
 DEFAULT_CACHE = MODELS_DIR / ".registry-cache"
+DOWNLOADING = ".downloading-"  # a download in progress in the cache: .downloading-<pid>-*
 
 
 def default_tracking_uri() -> str:
@@ -36,24 +41,76 @@ def _client(tracking_uri: str | None) -> MlflowClient:
 
 
 def download_model(uri: str, tracking_uri: str | None = None) -> Path:
-    """The local predictor folder of ``models:/<name>@<alias>`` or ``models:/<name>/<version>``
-    (the ``models`` resolver of ``Predictor.load``)."""
+    """The local predictor folder of ``models:/<name>@<alias>``, ``models:/<name>/<version>``
+    or ``models:/<name>/latest`` (the ``models`` resolver of ``Predictor.load``).
+
+    An alias or ``latest`` is resolved to a version at every call; the cache holds each
+    version's files under its run id and a digest of its registry entry, so a recreated
+    store or a moved alias never loads an old model. A download is made beside the cache
+    and renamed into it: a killed download leaves nothing behind that a later load reads,
+    and parallel loads of one version are safe."""
     client = _client(tracking_uri)
-    name, _, ref = uri.removeprefix("models:/").partition("@")
     try:
-        if ref:
-            version = client.get_model_version_by_alias(name, ref).version
-        else:
-            name, _, version = name.partition("/")
-        store = hashlib.sha1(client.tracking_uri.encode()).hexdigest()[:8]
-        local = Path(os.environ.get(CACHE_ENV, DEFAULT_CACHE)) / f"{name}-v{version}-{store}"
+        version = _resolve_version(client, uri)
+        cache = Path(os.environ.get(CACHE_ENV, DEFAULT_CACHE))
+        identity = f"{client.tracking_uri}\n{version.name}\n{version.version}\n{version.run_id}\n{version.source}\n" \
+                   f"{version.creation_timestamp}"
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        local = cache / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', version.name)}-v{version.version}-{version.run_id}-{digest}"
         if not (local / "MLmodel").is_file():
-            local.mkdir(parents=True, exist_ok=True)
-            mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(local))
+            _download(version, local)
     except MlflowException as err:
         raise TrackingError(f"{uri}: {err.message.splitlines()[0]}") from None
-    mlmodel = yaml.safe_load((local / "MLmodel").read_text(encoding="utf-8"))
-    return local / mlmodel["flavors"]["python_function"]["artifacts"][ARTIFACT_KEY]["path"]
+    return _predictor_folder(local)
+
+
+def _resolve_version(client: MlflowClient, uri: str):
+    name, _, alias = uri.removeprefix("models:/").partition("@")
+    if alias:
+        return client.get_model_version_by_alias(name, alias)
+    name, _, number = name.partition("/")
+    if number == "latest":
+        versions = client.search_model_versions(f"name = '{name}'")
+        if not versions:
+            raise TrackingError(f"no registered versions of {name!r}; train with `python -m train` first")
+        return max(versions, key=lambda v: int(v.version))
+    if not number.isdigit():
+        raise TrackingError(f"{uri}: give models:/<name>@<alias>, models:/<name>/<version> or models:/<name>/latest")
+    return client.get_model_version(name, number)
+
+
+def _download(version, local: Path) -> None:
+    local.parent.mkdir(parents=True, exist_ok=True)
+    for left in local.parent.glob(f"{DOWNLOADING}*"):  # downloads of processes that died
+        if not alive(int(left.name.removeprefix(DOWNLOADING).split("-")[0])):
+            shutil.rmtree(left, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{DOWNLOADING}{os.getpid()}-", dir=local.parent))
+    try:
+        mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{version.name}/{version.version}",
+                                            dst_path=str(staging))
+        try:
+            staging.rename(local)
+        except OSError:
+            if not (local / "MLmodel").is_file():  # not a parallel load that finished first
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _predictor_folder(local: Path) -> Path:
+    """The predictor folder the ``MLmodel`` file names, which must lie inside the download."""
+    mlmodel = local / "MLmodel"
+    try:
+        relative = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))["flavors"]["python_function"]["artifacts"][
+            ARTIFACT_KEY]["path"]
+        folder = (local / relative).resolve()
+    except (yaml.YAMLError, KeyError, TypeError, OSError) as err:
+        raise ModelFileError(f"{mlmodel}: no python_function artifact {ARTIFACT_KEY!r} ({type(err).__name__}); "
+                             "register a model trained by this project") from None
+    if not folder.is_relative_to(local.resolve()):
+        raise ModelFileError(f"{mlmodel}: artifact path {relative!r} points outside the model; "
+                             "register a model trained by this project")
+    return folder
 
 
 def promote(name: str, version: str | None = None, alias: str = "champion", tracking_uri: str | None = None) -> str:
@@ -61,10 +118,7 @@ def promote(name: str, version: str | None = None, alias: str = "champion", trac
     client = _client(tracking_uri)
     try:
         if version is None:
-            versions = client.search_model_versions(f"name = '{name}'")
-            if not versions:
-                raise TrackingError(f"no registered versions of {name!r}; train with `python -m train` first")
-            version = max(versions, key=lambda v: int(v.version)).version
+            version = _resolve_version(client, f"models:/{name}/latest").version
         client.set_registered_model_alias(name, alias, str(version))
     except MlflowException as err:
         raise TrackingError(f"cannot promote {name!r} version {version}: {err.message.splitlines()[0]}") from None
