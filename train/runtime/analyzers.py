@@ -30,6 +30,9 @@ def _strip_accents_ascii(text: str) -> str:
 _ACCENT_STRIPPERS = {None: None, "unicode": _strip_accents_unicode, "ascii": _strip_accents_ascii}
 
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's: runs of two or more word characters
+# The token patterns a model may use: a model file names one of these, never its own regular
+# expression, which could take unbounded time on a crafted sentence.
+TOKEN_PATTERNS = (DEFAULT_TOKEN_PATTERN, r"(?u)\b\w+\b")
 _ASCII_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _ASCII_NON_WORD_TO_SPACE = bytes(b if b in _ASCII_WORD else 32 for b in range(256))
 

@@ -275,15 +275,16 @@ class Predictor:
         self._score_one = self._one_text_scorer()
 
     @classmethod
-    def load(cls, path: str | Path, n_jobs: int = 1) -> Predictor:
+    def load(cls, path: str | Path, n_jobs: int = 1, key: str | bytes | None = None) -> Predictor:
         """Load an exported model directory, or ``models:/<name>@<alias>`` from the MLflow registry.
 
         ``n_jobs`` > 1 scores large batches in that many forked worker processes (Linux and
-        macOS); keep 1 inside servers that run threads."""
+        macOS); keep 1 inside servers that run threads. ``key`` (default: the environment's
+        ``THEME_CLASSIFIER_MODEL_KEY``) requires the manifest's signature under that key."""
         scheme, sep, _ = str(path).partition(":/")
         if sep and len(scheme) > 1:  # models:/name@alias and the like: resolved by an installed plugin
             path = _resolve_uri(str(path), scheme)
-        spec, vocabularies, weights = read_model_folder(Path(path))
+        spec, vocabularies, weights = read_model_folder(Path(path), key)
         return cls(spec, vocabularies, weights, n_jobs)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:

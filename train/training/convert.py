@@ -8,6 +8,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from train.runtime.analyzers import TOKEN_PATTERNS
 from train.runtime.errors import UnsupportedModelError
 from train.runtime.model_folder import FORMAT
 from train.runtime.normalise import NORMALISATION
@@ -30,6 +31,9 @@ def _vectorizers(features) -> list[TfidfVectorizer | HashingVectorizer | CueFeat
         if not isinstance(v, VECTORIZERS) or callable(v.analyzer) or v.tokenizer or v.preprocessor \
                 or callable(v.strip_accents) or v.input != "content":
             raise UnsupportedModelError(f"{v!r}: only vectorizers with built-in analyzer settings can be exported")
+        if v.token_pattern not in TOKEN_PATTERNS:
+            raise UnsupportedModelError(f"token_pattern {v.token_pattern!r}: the export supports "
+                                        f"{' or '.join(map(repr, TOKEN_PATTERNS))}")
         if isinstance(v, HashingVectorizer) and v.alternate_sign:
             raise UnsupportedModelError("HashingVectorizer must have alternate_sign=False to be exported")
     return parts

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from train.runtime.model_folder import MANIFEST_FILE, SPEC_FILE, VOCABULARY_FILE, WEIGHTS_FILE, sha256_file
+from train.runtime.model_folder import (KEY_ENV, MANIFEST_FILE, SIGNATURE_FILE, SPEC_FILE, VOCABULARY_FILE,
+                                        WEIGHTS_FILE, sha256_file, sign)
 from train.training.processes import alive
 
 KEEP_VERSIONS = 2  # the live export and the one before it, for a quick roll-back
@@ -41,8 +42,10 @@ def write_version(target: Path, spec: dict, vocabularies: list, weights: dict[st
         np.savez(staging / WEIGHTS_FILE, **weights)
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
-        manifest = {"sha256": {p.name: sha256_file(p) for p in sorted(staging.iterdir())}}
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        manifest = json.dumps({"sha256": {p.name: sha256_file(p) for p in sorted(staging.iterdir())}}, indent=2)
+        (staging / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
+        if os.environ.get(KEY_ENV):
+            (staging / SIGNATURE_FILE).write_text(sign(manifest.encode(), os.environ[KEY_ENV]), encoding="ascii")
         for path in staging.iterdir():
             path.chmod(0o644)
         pending = versions / f"{PENDING}{os.getpid()}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
