@@ -14,7 +14,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import ROOT, isolated_overrides
+from conftest import ROOT, isolated_overrides, run_python
 from train.tracking.store import PROCESS_TAG, create_sqlite_store, mark_dead_runs_killed, process_tag
 
 CREATE_STORE = "import sys; from train.tracking.store import create_sqlite_store; create_sqlite_store(sys.argv[1])"
@@ -70,44 +70,67 @@ def test_runs_of_dead_processes_are_marked_killed_and_live_ones_kept(tmp_path):
     assert status == {"dead": "KILLED", "alive": "RUNNING", "other host": "RUNNING", "untagged": "RUNNING"}
 
 
-def _running_children(pid: int) -> set[int]:
-    children = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def _process_state(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a process, None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def _is_running(pid: int) -> bool:
+    state = _process_state(pid)
+    return state is not None and state[0] not in "ZX"  # a zombie has ended
+
+
+def _loky_workers(parent: int) -> set[int]:
+    workers = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        pid = int(cmdline.parent.name)
         try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
+            if b"popen_loky_posix" in cmdline.read_bytes() and _process_state(pid)[1] == parent and _is_running(pid):
+                workers.add(pid)
+        except (OSError, TypeError):
             continue
-        if fields[0] not in "ZX" and int(fields[1]) == pid:  # state, parent pid
-            children.add(int(stat.parent.name))
-    return children
+    return workers
+
+
+def _export_state(live: Path) -> tuple[str, str]:
+    return os.readlink(live), (live / "manifest.json").read_text()
 
 
 @pytest.mark.slow
-def test_a_trainer_killed_during_cross_validation_takes_its_workers_along_and_is_marked_killed(tmp_path,
-                                                                                              small_corpus):
+@pytest.mark.parametrize("stage", ["cross-validation", "logging"])
+def test_a_trainer_killed_mid_run_keeps_the_export_takes_its_workers_along_and_is_marked_killed(tmp_path, small_corpus,
+                                                                                                stage):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    trainer = _popen("-m", "train", *isolated_overrides(tmp_path), f"data.files=[{small_corpus}]", "trainer.cv_jobs=2",
-                     "trainer.cv_folds=5")
+    base = [*isolated_overrides(tmp_path), f"data.files=[{small_corpus}]"]
+    assert run_python("-m", "train", *base).returncode == 0
+    live = tmp_path / "models" / "theme-classifier"
+    before = _export_state(live)
+    trainer = _popen("-m", "train", *base, "trainer.cv_jobs=2", "trainer.cv_folds=5", "seed=14")
     deadline = time.monotonic() + 120
     workers: set[int] = set()
-    while len(workers) < 2:  # cross-validation has started its two workers (beside resource trackers)
+    while True:  # until the stage is reached: CV's two workers are up, or a finished version is being logged
         assert trainer.poll() is None and time.monotonic() < deadline, trainer.stdout.read()
-        workers = {pid for pid in _running_children(trainer.pid)
-                   if b"popen_loky_posix" in Path(f"/proc/{pid}/cmdline").read_bytes()}
-        time.sleep(0.1)
+        workers |= _loky_workers(trainer.pid)
+        if len(workers) >= 2 if stage == "cross-validation" else any(live.parent.glob(".*.versions/pending-*")):
+            break
+        time.sleep(0.02)
     trainer.send_signal(signal.SIGKILL)
     trainer.wait()
     time.sleep(3)
-    assert not {pid for pid in workers if Path(f"/proc/{pid}").exists()
-                and Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in "ZX"}
+    assert workers and not [pid for pid in workers if _is_running(pid)]
+    assert _export_state(live) == before
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("theme-classifier")
-    [run] = client.search_runs([experiment.experiment_id])
-    assert run.info.status == "RUNNING"  # nothing could mark it as the process died
-    from train.tracking.runs import MlflowTracking
-
-    MlflowTracking(uri, "theme-classifier").check()  # what the next training does first
-    assert client.get_run(run.info.run_id).info.status == "KILLED"
+    killed = [r for r in client.search_runs([experiment.experiment_id]) if r.info.status == "RUNNING"]
+    assert len(killed) == 1  # nothing could mark it as the process died
+    assert run_python("-m", "train", *base, "seed=15").returncode == 0  # the next run marks it and goes on
+    assert client.get_run(killed[0].info.run_id).info.status == "KILLED"
+    assert _export_state(live) != before
+    assert not list(live.parent.glob(".*.versions/pending-*")) + list(live.parent.glob(".*.versions/incomplete-*"))
 
 
 @pytest.mark.slow
