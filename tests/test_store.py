@@ -160,3 +160,15 @@ def test_two_trainings_at_once_each_register_their_own_model(tmp_path, small_cor
         assert metrics["realcopy_test/macro_f1"] == pytest.approx(run.data.metrics["realcopy_test/macro_f1"])
         fingerprints.add(spec["data_fingerprint"])
     assert len(fingerprints) == 2
+
+
+def test_a_broken_store_file_is_one_line_that_says_to_move_it_aside(tmp_path):
+    from train.runtime.errors import TrackingError
+    from train.tracking.runs import MlflowTracking
+
+    store = tmp_path / "mlflow.db"
+    store.write_bytes(b"not a database, as a half-written file can be" * 100)
+    with pytest.raises(TrackingError) as error:
+        MlflowTracking(f"sqlite:///{store}", "theme-classifier").check()
+    assert str(error.value) == (f"cannot use the MLflow store at sqlite:///{store} (DatabaseError); "
+                                f"if its creation was interrupted, move {store} aside and train again")

@@ -26,7 +26,7 @@ from train.runtime.model_folder import read_model_folder
 from train.runtime.paths import PROJECT_ROOT
 from train.runtime.predictor import Predictor
 from train.tracking.pyfunc import ARTIFACT_KEY, predict_frame
-from train.tracking.store import create_sqlite_store, mark_dead_runs_killed, process_tag
+from train.tracking.store import create_sqlite_store, mark_dead_runs_killed, process_tag, sqlite_file
 from train.training.checks import in_sweep
 from train.training.report import misclassified, top_terms, write_report
 from train.training.result import TrainingResult
@@ -95,10 +95,10 @@ class MlflowTracking:
                     pass  # created meanwhile by a parallel job
                 experiment = client.get_experiment_by_name(self.experiment)
         except Exception as err:  # MLflow raises several types for an unreachable or broken store
-            raise TrackingError(
-                f"cannot use the MLflow store at {self.uri} ({type(err).__name__}); start the server "
-                f"or choose another store with tracking=sqlite or tracking.uri=..."
-            ) from err
+            database = sqlite_file(self.uri)
+            fix = (f"if its creation was interrupted, move {database} aside and train again" if database else
+                   "start the server or choose another store with tracking=sqlite or tracking.uri=...")
+            raise TrackingError(f"cannot use the MLflow store at {self.uri} ({type(err).__name__}); {fix}") from err
         mlflow.set_experiment(experiment_id=experiment.experiment_id)
         return experiment.experiment_id
 
