@@ -46,7 +46,7 @@ def test_a_model_naming_an_unknown_cue_set_is_refused(trained, tmp_path):
         cue_blocks[0]["cue_set"] = "guidelines-v0"
 
     copy = copy_with_edited_spec(trained.export_dir, tmp_path, rename_cue_set)
-    with pytest.raises(ModelFileError, match="unknown cue set"):
+    with pytest.raises(ModelFileError, match=r"predictor.json: blocks\[2\].cue_set: .guidelines-v0. is not one of"):
         Predictor.load(copy)
 
 
