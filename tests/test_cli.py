@@ -46,6 +46,18 @@ def test_sweep_is_one_parent_with_one_child_per_job(tmp_path, launcher, small_co
     assert len(list((tmp_path / "sweep").glob("*/theme-classifier/manifest.json"))) == 3
     version = client.get_model_version("theme-classifier", parent.data.tags["best_model_version"])
     assert version.run_id == best.info.run_id
+    # The summary: the parent, one line per job (best first), the best job and its version.
+    lines = done.stdout[done.stdout.index("sweep: MLflow run"):].splitlines()
+    assert lines[0] == f"sweep: MLflow run {parent.info.run_id}, 3 jobs, ranked by validation/macro_f1"
+    ranked = sorted(children, key=lambda c: -c.data.metrics["validation/macro_f1"])
+    assert [line.split()[0] for line in lines[2:5]] == [c.info.run_name.split()[0] for c in ranked]  # model=...
+    assert [float(line.split()[1]) for line in lines[2:5]] == [
+        round(c.data.metrics["validation/macro_f1"], 3) for c in ranked]
+    assert lines[5] == (f"best: {best.info.run_name.split()[0]} (run {best.info.run_id}), registered as "
+                        f"models:/theme-classifier/{version.version}")
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "sweep")} == {
+        "sweep/jobs.json", "sweep/validation_macro_f1_by_setting.png"}
+    assert parent.data.tags["mlflow.note.content"].startswith(f"```\nsweep: MLflow run {parent.info.run_id}")
 
 
 def test_predict_command_reads_arguments_file_and_stdin(trained, tmp_path):
@@ -82,6 +94,14 @@ def test_predict_command_writes_tsv_and_a_table_with_the_jsonl_answers(trained):
     assert table[1].split()[0] == "aviation" and table[2].split()[0] == "-" and table[3].split()[0] == "trade"
     refused = run_python("-m", "train.cli.predict", "--model", model, "--format", "tsv", "--explain", "x")
     assert refused.returncode == 2 and "--explain writes JSON" in refused.stderr
+
+
+def test_predict_info_says_which_export_run_and_version_it_uses(trained):
+    done = run_python("-m", "train.cli.predict", "--model", str(trained.export_dir), "--info")
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert (info["run_id"], info["model_version"], info["themes"]) == (trained.run_id, trained.version, THEMES)
+    assert info["thresholds"] == Predictor.load(trained.export_dir).thresholds
 
 
 def test_predict_command_reports_a_missing_model_in_one_line(tmp_path):

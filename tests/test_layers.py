@@ -97,7 +97,9 @@ def test_every_cli_reports_user_errors_in_one_line(tmp_path):
     _one_line_exit_2(run_python("-m", "train.cli.predict", "--file", str(tmp_path / "missing.txt"),
                                 "--model", str(tmp_path)), "theme-predict", "")
     _one_line_exit_2(run_python("-m", "train.cli.promote", f"tracking.uri=sqlite:///{tmp_path}/empty.db"),
-                     "theme-promote", "no registered versions")
+                     "theme-promote", "choose what to promote: --version N, --run RUN_ID or --best METRIC")
+    _one_line_exit_2(run_python("-m", "train.cli.promote", "--best", "validation/macro_f1",
+                                f"tracking.uri=sqlite:///{tmp_path}/empty.db"), "theme-promote", "no experiment")
     _one_line_exit_2(run_python("-m", "train.cli.promote", "trackin=x"), "theme-promote", "")
     _one_line_exit_2(run_python("-m", "train.cli.extract", f"paths.seeds_dir={tmp_path}"), "theme-extract",
                      "no .txt articles")

@@ -84,7 +84,7 @@ def test_training_logs_to_a_real_tracking_server_over_http(tmp_path):
 def test_served_champion_answers_invocations(trained, tmp_path):
     from train.tracking.registry import promote
 
-    promote("theme-classifier", tracking_uri=trained.cfg.tracking.uri)
+    promote("theme-classifier", tracking_uri=trained.cfg.tracking.uri, version=trained.version)
     port = free_port()
     server = start([MLFLOW, "models", "serve", "-m", "models:/theme-classifier@champion", "--env-manager", "local",
                     "--host", "127.0.0.1", "--port", str(port)],

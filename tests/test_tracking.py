@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import THEMES, copy_with_edited_spec
+from conftest import THEMES, copy_with_edited_spec, run_python
 from train.runtime.errors import ModelFileError
 from train.runtime.predictor import Predictor
 from train.tracking.registry import promote
@@ -95,11 +95,52 @@ def test_registered_model_predicts_like_the_exported_predictor(trained):
 def test_champion_alias_loads_through_predictor(trained, tmp_path, monkeypatch):
     monkeypatch.setenv("THEME_CLASSIFIER_MODEL_CACHE", str(tmp_path))
     uri = trained.cfg.tracking.uri
-    assert promote("theme-classifier", tracking_uri=uri) == trained.version
+    assert str(promote("theme-classifier", tracking_uri=uri, version=trained.version).version) == trained.version
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     champion = Predictor.load("models:/theme-classifier@champion")
     texts = ["Airlines resumed flights to Kabul.", "Visa fees doubled."]
     np.testing.assert_array_equal(champion.scores(texts), Predictor.load(trained.export_dir).scores(texts))
+
+
+def test_the_export_its_run_and_its_registered_version_are_one_model(trained, run):
+    client, found = run
+    info = Predictor.load(trained.export_dir).info
+    assert (info["run_id"], info["model_version"]) == (trained.run_id, trained.version)
+    assert client.get_model_version("theme-classifier", trained.version).run_id == trained.run_id
+
+
+def test_the_experiment_opens_in_the_classic_ui_and_runs_describe_themselves(trained, run):
+    client, found = run
+    experiment = client.get_experiment(found.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "realcopy_test/macro_f1" in experiment.tags["mlflow.note.content"]
+    metrics = found.data.metrics
+    assert found.data.tags["mlflow.note.content"] == (
+        f"real-copy test macro-F1 {metrics['realcopy_test/macro_f1']:.3f}; bundled test macro-F1 "
+        f"{metrics['test/macro_f1']:.3f}; validation macro-F1 {metrics['validation/macro_f1']:.3f}; "
+        f"{metrics['speed/predict_sentences_per_second']:,.0f} sentences/s")
+
+
+def test_promote_takes_an_explicit_choice_prints_it_and_says_when_the_local_export_differs(trained, tmp_path):
+    uri = trained.cfg.tracking.uri
+    same = run_python("-m", "train.cli.promote", "--run", trained.run_id, f"tracking.uri={uri}",
+                      f"paths.models_dir={trained.export_dir.parent}")
+    assert same.returncode == 0, same.stderr
+    metrics = MlflowClient(uri).get_run(trained.run_id).data.metrics
+    assert same.stdout == (f"models:/theme-classifier@champion -> version {trained.version} (run {trained.run_id})  "
+                           f"realcopy_test/macro_f1 {metrics['realcopy_test/macro_f1']:.3f}  "
+                           f"test/macro_f1 {metrics['test/macro_f1']:.3f}  "
+                           f"validation/macro_f1 {metrics['validation/macro_f1']:.3f}\n")
+    other = copy_with_edited_spec(trained.export_dir, tmp_path, lambda spec: spec.update(run_id="0" * 32,
+                                                                                         model_version="7"))
+    other.rename(tmp_path / "theme-classifier")
+    differs = run_python("-m", "train.cli.promote", "--version", trained.version, f"tracking.uri={uri}",
+                         f"paths.models_dir={tmp_path}")
+    assert differs.returncode == 0, differs.stderr
+    assert differs.stdout.splitlines()[1] == (
+        f"note: the local export {tmp_path / 'theme-classifier'} is another model (version 7, run {'0' * 32}): "
+        "theme-predict and Predictor.load on that folder do not score with @champion")
+    assert str(MlflowClient(uri).get_model_version_by_alias("theme-classifier", "champion").version) == trained.version
 
 
 def _pyfunc_copy(trained, tmp_path, name: str, threshold: float | None = None) -> Path:

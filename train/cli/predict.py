@@ -4,6 +4,7 @@
     theme-predict --file sentences.txt        # one sentence per line
     cat sentences.txt | theme-predict --model models:/theme-classifier@champion
     theme-predict --format tsv --file sentences.txt > scored.tsv   # or --format table, to read
+    theme-predict --info                      # which export, MLflow run and registered version
 
 Works in the base install (NumPy only); ``models:/`` URIs need the ``[train]`` extra.
 """
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="jsonl: a JSON object a line; tsv: a header, then themes, scores and text; "
                              "table: aligned columns (default: %(default)s)")
     parser.add_argument("--explain", action="store_true", help="add the n-grams behind each theme's score (jsonl)")
+    parser.add_argument("--info", action="store_true",
+                        help="print which model this is (export, MLflow run, registered version) and exit")
     parser.add_argument("--jobs", type=int, default=1, help="processes for large inputs (default: %(default)s)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
@@ -43,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends the output quietly
     with user_errors("theme-predict", args.debug):
         predictor = Predictor.load(args.model, n_jobs=args.jobs)
+        if args.info:
+            print(json.dumps({"model": args.model, **predictor.info, "themes": list(predictor.themes),
+                              "thresholds": predictor.thresholds}, indent=2))
+            return 0
         if args.file:
             lines = args.file.read_text(encoding="utf-8").splitlines()
         else:

@@ -17,8 +17,8 @@ from train.runtime.cues import CUE_SETS
 from train.runtime.errors import ModelFileError
 from train.runtime.normalise import NORMALISATION
 
-SPEC_FIELDS = {"format", "themes", "thresholds", "blocks", "normalisation", "name", "created", "run_id", "versions",
-               "data_fingerprint"}
+SPEC_FIELDS = {"format", "themes", "thresholds", "blocks", "normalisation", "name", "created", "run_id", "model_version",
+               "versions", "data_fingerprint"}
 VECTORIZER_FIELDS = {"kind", "analyzer", "ngram_range", "lowercase", "strip_accents", "token_pattern", "stop_words",
                      "binary", "sublinear_tf", "norm"}
 CUE_FIELDS = {"kind", "cue_set", "themes", "weight"}
@@ -95,7 +95,7 @@ def check_spec(spec, file: str) -> None:
     for i, threshold in enumerate(spec["thresholds"]):
         fields.number(threshold, 0.0, 1.0, f"thresholds[{i}]")
     fields.choice(spec.get("normalisation"), (None, NORMALISATION), "normalisation")
-    for key in ("name", "created", "run_id", "data_fingerprint"):
+    for key in ("name", "created", "run_id", "model_version", "data_fingerprint"):
         if spec.get(key) is not None:
             fields.text(spec[key], key)
     versions = spec.get("versions", {})

@@ -34,6 +34,8 @@ BATCH_CHUNK = 4096  # sentences vectorised together
 PARALLEL_MIN = 20_000  # below this, starting work in other processes costs more than it saves
 TERM_CACHE = 1_000_000  # hashed models: terms whose weights are kept at hand
 WORD_CACHE = 200_000  # char_wb blocks: words whose n-gram columns are kept at hand
+# What a model says of itself: its export, MLflow run, registered version and training data.
+INFO_FIELDS = ("name", "created", "run_id", "model_version", "versions", "data_fingerprint", "normalisation")
 
 
 class _Block:
@@ -253,8 +255,7 @@ class Predictor:
         self._pool: ProcessPoolExecutor | None = None
         self.themes: tuple[str, ...] = tuple(spec["themes"])
         self.thresholds: dict[str, float] = dict(zip(self.themes, map(float, spec["thresholds"])))
-        self.info: dict = {k: spec[k] for k in ("name", "created", "run_id", "versions", "data_fingerprint", "normalisation")
-                           if k in spec}
+        self.info: dict = {k: spec[k] for k in INFO_FIELDS if k in spec}
         normalisation = spec.get("normalisation")
         if normalisation not in (None, NORMALISATION):
             raise ModelFileError(f"text normalisation {normalisation!r} is unknown to this version; re-export the model")

@@ -49,7 +49,8 @@ class ScoringApp:
             raise ValueError(f"max_bytes and max_rows must be positive; got {max_bytes} and {max_rows}")
         self.predictor, self.max_bytes, self.max_rows = predictor, max_bytes, max_rows
         self._thresholds = np.fromiter(predictor.thresholds.values(), dtype=np.float64)
-        model = {key: predictor.info[key] for key in ("name", "run_id", "created") if key in predictor.info}
+        model = {key: predictor.info[key] for key in ("name", "run_id", "model_version", "created")
+                 if key in predictor.info}
         self._health = _json_body({"status": "ok", "model": model, "themes": list(predictor.themes)})
 
     async def __call__(self, scope, receive, send) -> None:

@@ -113,13 +113,64 @@ def _predictor_folder(local: Path) -> Path:
     return folder
 
 
-def promote(name: str, version: str | None = None, alias: str = "champion", tracking_uri: str | None = None) -> str:
-    """Point ``alias`` at ``version`` (default: the newest) of registered model ``name``."""
+HEADLINE_METRICS = ("realcopy_test/macro_f1", "test/macro_f1", "validation/macro_f1")  # printed on promotion
+
+
+def promote(name: str, alias: str = "champion", tracking_uri: str | None = None, *, version: str | None = None,
+            run_id: str | None = None, best: str | None = None, experiment: str | None = None,
+            sweep: str | None = None):
+    """Point ``alias`` at one chosen version of registered model ``name`` and return it.
+
+    Exactly one choice: ``version``; the version of run ``run_id``; or the run with the highest
+    metric ``best`` among the runs of ``experiment`` that logged a model (or the children of
+    the sweep run ``sweep``), registered first if it is not yet."""
+    if sum(x is not None for x in (version, run_id, best)) != 1:
+        raise TrackingError("choose what to promote: --version N, --run RUN_ID or --best METRIC")
     client = _client(tracking_uri)
     try:
-        if version is None:
-            version = _resolve_version(client, f"models:/{name}/latest").version
-        client.set_registered_model_alias(name, alias, str(version))
+        if best is not None:
+            run_id = _best_run(client, best, experiment, sweep)
+        if run_id is not None:
+            version = _version_of_run(client, name, run_id)
+        chosen = client.get_model_version(name, str(version))
+        client.set_registered_model_alias(name, alias, chosen.version)
     except MlflowException as err:
-        raise TrackingError(f"cannot promote {name!r} version {version}: {err.message.splitlines()[0]}") from None
-    return str(version)
+        raise TrackingError(f"cannot promote {name!r}: {err.message.splitlines()[0]}") from None
+    return chosen
+
+
+def run_metrics(version, tracking_uri: str | None = None) -> dict[str, float]:
+    """The headline metrics of the run a model version came from."""
+    if not version.run_id:
+        return {}
+    metrics = _client(tracking_uri).get_run(version.run_id).data.metrics
+    return {k: metrics[k] for k in HEADLINE_METRICS if k in metrics}
+
+
+def _best_run(client: MlflowClient, metric: str, experiment: str | None, sweep: str | None) -> str:
+    if sweep is not None:
+        experiment_id = client.get_run(sweep).info.experiment_id
+        where = f"tags.mlflow.parentRunId = '{sweep}'"
+    else:
+        found = client.get_experiment_by_name(experiment or "")
+        if found is None:
+            raise TrackingError(f"no experiment {experiment!r} in this store; train with `python -m train` first")
+        experiment_id, where = found.experiment_id, ""
+    runs = [r for r in client.search_runs([experiment_id], where, order_by=[f"metrics.`{metric}` DESC"],
+                                          max_results=50_000)
+            if "model_uri" in r.data.tags and metric in r.data.metrics and r.info.status == "FINISHED"]
+    if not runs:
+        raise TrackingError(f"no finished run with a model and metric {metric!r} "
+                            f"{'in sweep ' + sweep if sweep else 'in experiment ' + repr(experiment)}")
+    return runs[0].info.run_id
+
+
+def _version_of_run(client: MlflowClient, name: str, run_id: str) -> str:
+    """The registered version of a run's model, registering it if it has none (a sweep child)."""
+    versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    if versions:
+        return max(versions, key=lambda v: int(v.version)).version
+    model_uri = client.get_run(run_id).data.tags.get("model_uri")
+    if model_uri is None:
+        raise TrackingError(f"run {run_id} logged no model; choose a run of a training")
+    return str(mlflow.register_model(model_uri, name).version)

@@ -57,15 +57,75 @@ class SweepCallback(Callback):
                                       order_by=[f"metrics.`{self.metric}` DESC"])
         client.set_tag(parent, "children", str(len(children)))
         scored = [c for c in children if self.metric in c.data.metrics]
-        if scored:
-            best = scored[0]
+        best, version = (scored[0] if scored else None), None
+        if best is not None:
             client.set_tag(parent, "best_run_id", best.info.run_id)
             client.set_tag(parent, "best_run_name", best.info.run_name or "")
             client.log_metric(parent, f"best/{self.metric}", best.data.metrics[self.metric])
             name = tracking.registered_model_name
             if name:
-                version = mlflow.register_model(best.data.tags["model_uri"], name).version
-                client.set_tag(parent, "best_model_version", str(version))
+                version = str(mlflow.register_model(best.data.tags["model_uri"], name).version)
+                client.set_tag(parent, "best_model_version", version)
                 if tracking.promote_to_champion:
-                    client.set_registered_model_alias(name, "champion", str(version))
+                    client.set_registered_model_alias(name, "champion", version)
+        rows = job_rows(children, self.metric)
+        if rows:
+            _log_jobs(client, parent, rows, self.metric)
+        summary = sweep_summary(parent, rows, self.metric, best, version, tracking.registered_model_name)
+        client.set_tag(parent, "mlflow.note.content", f"```\n{summary.strip()}\n```")
         client.set_terminated(parent, "FINISHED" if len(scored) == len(children) else "FAILED")
+        print(summary)
+
+
+SUMMARY_METRICS = ("validation/macro_f1", "realcopy_dev/macro_f1", "realcopy_test/macro_f1", "test/macro_f1")
+
+
+def job_rows(children, metric: str) -> list[dict]:
+    """One row per job, best first: its overrides, headline metrics, status and minutes."""
+    rows = []
+    for child in children:
+        info, metrics = child.info, child.data.metrics
+        seconds = (info.end_time - info.start_time) / 1000 if info.end_time else float("nan")
+        rows.append({"job": child.info.run_name or child.info.run_id, "run_id": info.run_id, "status": info.status,
+                     **{name: metrics.get(name, float("nan")) for name in dict.fromkeys((metric, *SUMMARY_METRICS))},
+                     "seconds": seconds})
+    return rows
+
+
+def sweep_summary(parent: str, rows: list[dict], metric: str, best, version: str | None, name: str | None) -> str:
+    """The table printed at the end of a sweep: every job, then the best one and its version."""
+    from train.training.report import swept_settings
+
+    columns = list(dict.fromkeys((metric, *SUMMARY_METRICS)))
+    labels = [" ".join(f"{k}={v}" for k, v in s.items()) or r["job"]
+              for s, r in zip(swept_settings([r["job"] for r in rows]), rows)]
+    width = max([len("job"), *map(len, labels)])
+    heads = [c.replace("/macro_f1", "") for c in columns]
+    lines = [f"\nsweep: MLflow run {parent}, {len(rows)} jobs, ranked by {metric}",
+             "  ".join([f"{'job':<{width}}", *(f"{h:>{max(len(h), 6)}}" for h in heads), f"{'seconds':>7}", "status"])]
+    for row, label in zip(rows, labels):
+        values = [f"{row[c]:>{max(len(h), 6)}.3f}" for c, h in zip(columns, heads)]
+        lines.append("  ".join([f"{label:<{width}}", *values, f"{row['seconds']:>7.0f}", row["status"]]))
+    if best is None:
+        lines.append(f"no job logged {metric}: nothing registered")
+    else:
+        registered = f", registered as models:/{name}/{version}" if version else ""
+        lines.append(f"best: {labels[[r['run_id'] for r in rows].index(best.info.run_id)]} "
+                     f"(run {best.info.run_id}){registered}")
+    return "\n".join(lines)
+
+
+def _log_jobs(client, parent: str, rows: list[dict], metric: str) -> None:
+    """The jobs as a table and a plot of the chosen metric against each swept setting, on the parent run."""
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    from train.training.report import plot_sweep
+
+    client.log_table(parent, pd.DataFrame(rows), "sweep/jobs.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        plot = Path(tmp) / f"{metric.replace('/', '_')}_by_setting.png"
+        if plot_sweep([r["job"] for r in rows], [r[metric] for r in rows], metric, plot):
+            client.log_artifact(parent, str(plot), "sweep")

@@ -42,18 +42,32 @@ def write_version(target: Path, spec: dict, vocabularies: list, weights: dict[st
         np.savez(staging / WEIGHTS_FILE, **weights)
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
-        manifest = json.dumps({"sha256": {p.name: sha256_file(p) for p in sorted(staging.iterdir())}}, indent=2)
-        (staging / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
-        if os.environ.get(KEY_ENV):
-            (staging / SIGNATURE_FILE).write_text(sign(manifest.encode(), os.environ[KEY_ENV]), encoding="ascii")
-        for path in staging.iterdir():
-            path.chmod(0o644)
+        _seal(staging)
         pending = versions / f"{PENDING}{os.getpid()}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:6]}"
         staging.rename(pending)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return pending
+
+
+def _seal(folder: Path) -> None:
+    """Write the manifest of the folder's files (and its signature, with a key); files read-only to others."""
+    files = sorted(p for p in folder.iterdir() if p.name not in (MANIFEST_FILE, SIGNATURE_FILE))
+    manifest = json.dumps({"sha256": {p.name: sha256_file(p) for p in files}}, indent=2)
+    (folder / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
+    if os.environ.get(KEY_ENV):
+        (folder / SIGNATURE_FILE).write_text(sign(manifest.encode(), os.environ[KEY_ENV]), encoding="ascii")
+    for path in folder.iterdir():
+        path.chmod(0o644)
+
+
+def stamp(pending: Path, fields: dict) -> None:
+    """Add ``fields`` to a pending version's spec (its registered version, known only once it
+    is logged) and seal it again."""
+    spec = json.loads((pending / SPEC_FILE).read_text(encoding="utf-8")) | fields
+    (pending / SPEC_FILE).write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    _seal(pending)
 
 
 def discard(version: Path) -> None:

@@ -40,6 +40,38 @@ def write_report(out: Path, y_true: np.ndarray, scores: np.ndarray, thresholds: 
     return written
 
 
+def swept_settings(jobs: list[str]) -> list[dict[str, str]]:
+    """Per job (named by its overrides, ``key=value ...``), the settings that differ between jobs."""
+    settings = [dict(o.split("=", 1) for o in job.split() if "=" in o) for job in jobs]
+    varied = {k for k in {k for s in settings for k in s} if len({s.get(k) for s in settings}) > 1}
+    return [{k: v for k, v in s.items() if k in varied} for s in settings]
+
+
+def plot_sweep(jobs: list[str], values: list[float], metric: str, path: Path) -> bool:
+    """``metric`` of each job against each setting the sweep varied (jobs are named by their
+    overrides, ``key=value ...``), one panel per setting; False when no setting varied."""
+    settings = swept_settings(jobs)
+    swept = sorted({k for s in settings for k in s})
+    if not swept:
+        return False
+    fig, axes = plt.subplots(1, len(swept), figsize=(3.2 * len(swept), 3), sharey=True, squeeze=False)
+    for ax, key in zip(axes[0], swept):
+        labels = sorted({s.get(key, "(default)") for s in settings}, key=_number_first)
+        ax.scatter([labels.index(s.get(key, "(default)")) for s in settings], values)
+        ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+        ax.set_xlabel(key)
+    axes[0][0].set_ylabel(metric)
+    _save(fig, path)
+    return True
+
+
+def _number_first(label: str) -> tuple:
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=90)

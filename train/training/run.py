@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from train.runtime.predictor import Predictor
 from train.training.checks import check_writable, export_target, instantiate_part, prepare
 from train.training.convert import predictor_files
-from train.training.publish import discard, publish, write_version
+from train.training.publish import discard, publish, stamp, write_version
 from train.training.result import TrainingResult
 from train.training.speed import predictor_speed
 from train.training.versions import package_versions
@@ -48,6 +48,8 @@ def run_training(cfg: DictConfig) -> Outcome:
         try:
             metrics["size/model_bytes"] = float(sum(p.stat().st_size for p in pending.iterdir()))
             version = tracking.log(cfg, result, pending, metrics)  # registers from this run's own folder
+            if version is not None:  # the export names its registered version: one id for both
+                stamp(pending, {"model_version": version})
             export_dir = publish(prepared.target, pending)
         except BaseException:
             discard(pending)
