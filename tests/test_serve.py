@@ -89,7 +89,8 @@ def test_health_and_ping_name_the_model_and_its_themes(server, trained):
         assert status == 200
         health = json.loads(body)
         assert health == {"status": "ok", "themes": THEMES, "model": {
-            "name": "theme-classifier", "run_id": trained.run_id, "created": health["model"]["created"]}}
+            "name": "theme-classifier", "run_id": trained.run_id, "model_version": trained.version,
+            "created": health["model"]["created"]}}
 
 
 @pytest.mark.parametrize("shape", SHAPES)
