@@ -58,6 +58,13 @@ def test_sweep_is_one_parent_with_one_child_per_job(tmp_path, launcher, small_co
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "sweep")} == {
         "sweep/jobs.json", "sweep/validation_macro_f1_by_setting.png"}
     assert parent.data.tags["mlflow.note.content"].startswith(f"```\nsweep: MLflow run {parent.info.run_id}")
+    view_key = f"sweep-{parent.info.run_id[:8]}"
+    assert lines[6] == ("compare the jobs: `mlflow ui`, then http://127.0.0.1:5000/#/experiments/"
+                        f"{parent.info.experiment_id}/runs?workflowType=machine_learning&viewStateShareKey={view_key}"
+                        "&compareRunsMode=CHART")
+    view = json.loads(client.get_experiment(parent.info.experiment_id).tags[f"mlflow.sharedViewState.{view_key}"])
+    assert view["searchFilter"] == f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    assert view["compareRunCharts"][0]["selectedParams"] == ["model._target_"]  # what the jobs varied
 
 
 def test_predict_command_reads_arguments_file_and_stdin(trained, tmp_path):

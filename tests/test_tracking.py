@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import shutil
@@ -114,6 +115,13 @@ def test_the_experiment_opens_in_the_classic_ui_and_runs_describe_themselves(tra
     experiment = client.get_experiment(found.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert "realcopy_test/macro_f1" in experiment.tags["mlflow.note.content"]
+    view = json.loads(experiment.tags["mlflow.sharedViewState.compare"])  # the view the summary's link opens
+    assert view["orderByKey"] == "metrics.`realcopy_test/macro_f1`" and not view["orderByAsc"]
+    assert view["selectedColumns"][:3] == ["metrics.`realcopy_test/macro_f1`", "metrics.`realcopy_dev/macro_f1`",
+                                           "metrics.`test/macro_f1`"]
+    scatter = view["compareRunCharts"][0]
+    assert (scatter["type"], scatter["xaxis"]["key"], scatter["yaxis"]["key"]) == (
+        "SCATTER", "speed/predict_sentences_per_second", "realcopy_test/macro_f1")
     metrics = found.data.metrics
     assert found.data.tags["mlflow.note.content"] == (
         f"real-copy test macro-F1 {metrics['realcopy_test/macro_f1']:.3f}; bundled test macro-F1 "
@@ -242,3 +250,13 @@ def test_parallel_cold_loads_of_one_version_all_succeed(trained, tmp_path):
     assert [load.returncode for load in loads] == [0] * 4, results
     assert {out.strip() for out, _ in results} == {str(Predictor.load(trained.export_dir).thresholds["trade"])}
     assert len([p for p in (tmp_path / "cache").iterdir()]) == 1
+
+
+def test_a_sweeps_jobs_are_labelled_by_the_settings_they_vary():
+    from train.training.report import swept_settings
+
+    jobs = ["model=logreg data.files=[a.jsonl] seed=1", "model=ridge data.files=[a.jsonl] seed=1",
+            "model=ridge data.files=[a.jsonl] seed=2"]
+    assert swept_settings(jobs) == [{"model": "logreg", "seed": "1"}, {"model": "ridge", "seed": "1"},
+                                    {"model": "ridge", "seed": "2"}]
+    assert swept_settings(["x=1", "x=1"]) == [{}, {}]

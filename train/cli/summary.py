@@ -21,3 +21,5 @@ def print_summary(outcome: Outcome) -> None:
     where = f"MLflow run {outcome.run_id}" if outcome.run_id else "not tracked"
     version = f", model version {outcome.model_version}" if outcome.model_version else ""
     print(f"exported {outcome.export_dir}  ({where}{version})")
+    if outcome.compare_url:
+        print(f"compare runs: `mlflow ui`, then {outcome.compare_url}")

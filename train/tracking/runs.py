@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -27,6 +28,7 @@ from train.runtime.paths import PROJECT_ROOT
 from train.runtime.predictor import Predictor
 from train.tracking.pyfunc import ARTIFACT_KEY, predict_frame
 from train.tracking.store import create_sqlite_store, mark_dead_runs_killed, process_tag, sqlite_file
+from train.tracking.ui_views import COMPARE_VIEW, compare_view, view_tag, view_url
 from train.training.checks import in_sweep
 from train.training.report import misclassified, top_terms, write_report
 from train.training.result import TrainingResult
@@ -34,6 +36,7 @@ from train.training.versions import package_versions
 
 EXPERIMENT_TAGS = {
     "mlflow.experimentKind": "custom_model_development",
+    view_tag(COMPARE_VIEW): json.dumps(compare_view()),
     "mlflow.note.content": "Theme classifiers of English news sentences (trade, counterterrorism, aviation, visas). "
                            "Compare runs by realcopy_test/macro_f1 (real news copy), then test/macro_f1, against "
                            "speed/predict_sentences_per_second. A sweep is a parent run with one child per job.",
@@ -124,11 +127,16 @@ class MlflowTracking:
             fix = (f"if its creation was interrupted, move {database} aside and train again" if database else
                    "start the server or choose another store with tracking=sqlite or tracking.uri=...")
             raise TrackingError(f"cannot use the MLflow store at {self.uri} ({type(err).__name__}); {fix}") from err
-        for key, value in EXPERIMENT_TAGS.items():  # the UI's classic mode, and what to compare
-            if key not in experiment.tags:
-                client.set_experiment_tag(experiment.experiment_id, key, value)
+        for key, value in EXPERIMENT_TAGS.items():  # the UI's classic mode, the compare view, a description
+            if experiment.tags.get(key) != value and (key != "mlflow.note.content" or key not in experiment.tags):
+                client.set_experiment_tag(experiment.experiment_id, key, value)  # a description edited in the UI stays
         mlflow.set_experiment(experiment_id=experiment.experiment_id)
         return experiment.experiment_id
+
+    def compare_url(self, experiment_id: str, view: str = COMPARE_VIEW, charts: bool = False) -> str:
+        """Where the UI shows the experiment's runs side by side (``mlflow ui``'s address for a local store)."""
+        base = self.uri.rstrip("/") if self.uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
+        return view_url(base, experiment_id, view, charts)
 
     @contextmanager
     def run(self, cfg: DictConfig):

@@ -71,10 +71,11 @@ class SweepCallback(Callback):
         rows = job_rows(children, self.metric)
         if rows:
             _log_jobs(client, parent, rows, self.metric)
+        view = _add_sweep_view(client, experiment_id, parent, children, self.metric)
         summary = sweep_summary(parent, rows, self.metric, best, version, tracking.registered_model_name)
         client.set_tag(parent, "mlflow.note.content", f"```\n{summary.strip()}\n```")
         client.set_terminated(parent, "FINISHED" if len(scored) == len(children) else "FAILED")
-        print(summary)
+        print(f"{summary}\ncompare the jobs: `mlflow ui`, then {tracking.compare_url(experiment_id, view, charts=True)}")
 
 
 SUMMARY_METRICS = ("validation/macro_f1", "realcopy_dev/macro_f1", "realcopy_test/macro_f1", "test/macro_f1")
@@ -129,3 +130,17 @@ def _log_jobs(client, parent: str, rows: list[dict], metric: str) -> None:
         plot = Path(tmp) / f"{metric.replace('/', '_')}_by_setting.png"
         if plot_sweep([r["job"] for r in rows], [r[metric] for r in rows], metric, plot):
             client.log_artifact(parent, str(plot), "sweep")
+
+
+def _add_sweep_view(client, experiment_id: str, parent: str, children, metric: str) -> str:
+    """A UI view of this sweep's jobs, charting the params that differ between them; its key."""
+    import json
+
+    from train.tracking.ui_views import sweep_view, view_tag
+
+    # Params every job has (a parallel-coordinates chart needs a value on each axis) that differ between jobs.
+    params = sorted(set.intersection(*(set(c.data.params) for c in children)) - {"overrides"}) if children else []
+    varied = [k for k in params if len({c.data.params[k] for c in children}) > 1][:8]
+    key = f"sweep-{parent[:8]}"
+    client.set_experiment_tag(experiment_id, view_tag(key), json.dumps(sweep_view(parent, varied, metric)))
+    return key

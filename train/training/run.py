@@ -9,7 +9,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from train.runtime.predictor import Predictor
-from train.training.checks import check_writable, export_target, instantiate_part, prepare
+from train.training.checks import check_writable, export_target, in_sweep, instantiate_part, prepare
 from train.training.convert import predictor_files
 from train.training.publish import discard, publish, stamp, write_version
 from train.training.result import TrainingResult
@@ -24,6 +24,7 @@ class Outcome:
     export_dir: Path
     run_id: str | None
     model_version: str | None  # registered version, if the model was registered
+    compare_url: str | None = None  # the MLflow UI's view of this run beside the others
 
 
 def run_training(cfg: DictConfig) -> Outcome:
@@ -31,7 +32,7 @@ def run_training(cfg: DictConfig) -> Outcome:
     succeeded, logging included: a failed or killed run leaves the previous export as it was."""
     check_writable(export_target(cfg).parent)  # the quickest checks first
     tracking = instantiate_part(cfg.tracking, "tracking")
-    tracking.check()  # an unreachable store fails here, before the data is read
+    experiment_id = tracking.check()  # an unreachable store fails here, before the data is read
     prepared = prepare(cfg)  # data, hyperparameters, example counts: before any long work
     with tracking.run(cfg) as run_id:
         result = prepared.trainer.fit(prepared.pipeline, prepared.corpus)
@@ -54,4 +55,5 @@ def run_training(cfg: DictConfig) -> Outcome:
         except BaseException:
             discard(pending)
             raise
-    return Outcome(result, metrics, export_dir, run_id, version)
+    compare_url = None if in_sweep() else tracking.compare_url(experiment_id)  # a sweep prints it once, at its end
+    return Outcome(result, metrics, export_dir, run_id, version, compare_url)

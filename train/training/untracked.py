@@ -16,6 +16,9 @@ class Untracked:
     def check(self) -> None:
         pass
 
+    def compare_url(self, experiment_id: None) -> None:
+        return None
+
     @contextmanager
     def run(self, cfg: DictConfig):
         yield None  # no run id
