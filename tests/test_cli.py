@@ -67,6 +67,40 @@ def test_sweep_is_one_parent_with_one_child_per_job(tmp_path, launcher, small_co
     assert view["compareRunCharts"][0]["selectedParams"] == ["model._target_"]  # what the jobs varied
 
 
+@pytest.mark.slow
+def test_the_readme_sequence_train_sweep_promote_gives_the_outputs_it_shows(tmp_path, small_corpus):
+    base = [*isolated_overrides(tmp_path), f"data.files=[{small_corpus}]"]
+    single = run_python("-m", "train", *base)
+    assert single.returncode == 0, single.stderr[-3000:]
+    sweep = run_python("-m", "train", "-m", "model=logreg,ridge", f"hydra.sweep.dir={tmp_path}/sweep", *base)
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    client, found = runs(tmp_path)
+    [first] = [r for r in found if r.data.tags["run_kind"] == "single"]
+    [parent] = [r for r in found if r.data.tags["run_kind"] == "sweep"]
+    guess = run_python("-m", "train.cli.promote", *base)
+    assert (guess.returncode, guess.stderr) == (
+        2, "theme-promote: choose what to promote: --version N, --run RUN_ID or --best METRIC\n")
+    promoted = run_python("-m", "train.cli.promote", "--version", "2", *base)
+    assert promoted.returncode == 0, promoted.stderr
+    best = client.get_run(parent.data.tags["best_run_id"])
+    line, note = promoted.stdout.splitlines()
+    assert line.startswith(f"models:/theme-classifier@champion -> version 2 (run {best.info.run_id})  "
+                           f"realcopy_test/macro_f1 {best.data.metrics['realcopy_test/macro_f1']:.3f}")
+    assert note == (f"note: the local export {tmp_path / 'models' / 'theme-classifier'} is another model (version 1, "
+                    f"run {first.info.run_id}): theme-predict and Predictor.load on that folder do not score with "
+                    "@champion")
+    by_best = run_python("-m", "train.cli.promote", "--best", "realcopy_dev/macro_f1", "--sweep", parent.info.run_id,
+                         *base)
+    assert by_best.returncode == 0, by_best.stderr
+    ranked = max((r for r in found if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id),
+                 key=lambda r: r.data.metrics["realcopy_dev/macro_f1"])
+    chosen = client.get_model_version_by_alias("theme-classifier", "champion")
+    assert chosen.run_id == ranked.info.run_id  # registered first if it was not the sweep's winner
+    info = json.loads(run_python("-m", "train.cli.predict", "--info", "--model",
+                                 str(tmp_path / "models" / "theme-classifier")).stdout)
+    assert (info["run_id"], info["model_version"]) == (first.info.run_id, "1")
+
+
 def test_predict_command_reads_arguments_file_and_stdin(trained, tmp_path):
     model = str(trained.export_dir)
     by_args = run_python("-m", "train.cli.predict", "--model", model, "Airlines resumed flights to Kabul.", "Tariffs rose.")
