@@ -1,11 +1,18 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+# Tests write under temporary folders only: no .hypothesis folder (examples database, caches) in the project.
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hypothesis-"))
+settings.register_profile("suite", database=None)
+settings.load_profile("suite")
 
 ROOT = Path(__file__).resolve().parents[1]
 THEMES = ["aviation", "counterterrorism", "trade", "visas"]

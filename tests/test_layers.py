@@ -1,6 +1,7 @@
 """The package's structure: layers that point one way, a light runtime, a fast start, one error contract."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ def test_import_contracts_hold():
 def test_no_import_circles():
     import grimp
 
-    graph = grimp.build_graph("train")
+    graph = grimp.build_graph("train", cache_dir=None)  # no cache folder in the project
     circles = [(a, b) for a in graph.modules for b in graph.find_modules_directly_imported_by(a)
                if a != b and graph.chain_exists(importer=b, imported=a)]
     assert circles == []
@@ -110,8 +111,13 @@ def test_every_cli_reports_user_errors_in_one_line(tmp_path):
 @pytest.mark.slow
 def test_the_base_wheel_installs_alone_and_predicts(trained, tmp_path):
     """The wheel without extras: NumPy and mmh3, theme-predict and Predictor, nothing of the training stack."""
-    wheel_dir, venv = tmp_path / "wheel", tmp_path / "venv"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(ROOT)],
+    wheel_dir, venv, source = tmp_path / "wheel", tmp_path / "venv", tmp_path / "source"
+    # Built from a copy of the checkout's files: a build in place leaves build/ in the project.
+    for name in subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split():
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(source)],
                            capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr[-2000:]
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)

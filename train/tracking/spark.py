@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import train.tracking.env  # noqa: F401  (before mlflow)
 import mlflow
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from train.runtime.errors import DataError
+
+# PySpark warns on each pandas UDF that it "does not yet fully support pandas >= 3"; this path
+# is tested with pandas 3 (tests/test_streaming.py), so the warning tells users nothing. Spark's
+# Python workers inherit the environment.
+PANDAS_VERSION_WARNING = "PySpark does not yet fully support pandas"
+warnings.filterwarnings("ignore", message=PANDAS_VERSION_WARNING, category=FutureWarning)
+os.environ.setdefault("PYTHONWARNINGS", f"ignore:{PANDAS_VERSION_WARNING}:FutureWarning")
 
 
 def result_type(model_uri: str) -> str:
