@@ -88,6 +88,25 @@ def test_the_word_cache_starts_afresh_at_its_limit_with_the_same_answers(fitted,
     assert held <= max(50, 2 * len(last_batch_words))  # started afresh: not every word of the 400 texts
 
 
+@pytest.mark.parametrize("name", [n for n in VECTORIZERS if n.startswith("word")])
+def test_a_large_vocabulary_fills_its_term_rows_on_demand_with_the_same_answers(fitted, name, monkeypatch):
+    """Above EAGER_ROWS terms, term weights are made as terms come (bounded by TERM_CACHE)
+    and the token columns at the first batch: nothing of that is built at load."""
+    import train.runtime.predictor as module
+
+    pipeline, _, path = fitted[name]
+    monkeypatch.setattr(module, "EAGER_ROWS", 0)
+    monkeypatch.setattr(module, "TERM_CACHE", 40)
+    large = Predictor.load(path)
+    block = large._blocks[0]
+    assert block._columns is None and block._token_terms is not None  # not built at load
+    texts = REAL[:300]
+    expected = pipeline.predict_proba(texts)
+    np.testing.assert_allclose([list(large.predict_proba(t).values()) for t in texts], expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(large.scores(texts), expected, rtol=0, atol=1e-9)
+    assert block._token_terms is None  # built by the first batch
+
+
 def test_threads_sharing_one_predictor_get_the_serial_answers(fitted, monkeypatch):
     import train.runtime.predictor as module
 

@@ -32,7 +32,8 @@ from train.runtime.normalise import NORMALISATION, normalise_text
 URI_SCHEMES = "theme_classifier.model_uris"  # entry points: URI scheme -> function(uri) -> local folder
 BATCH_CHUNK = 4096  # sentences vectorised together
 PARALLEL_MIN = 20_000  # below this, starting work in other processes costs more than it saves
-TERM_CACHE = 1_000_000  # hashed models: terms whose weights are kept at hand
+TERM_CACHE = 1_000_000  # hashed and large models: terms whose weights are kept at hand
+EAGER_ROWS = 250_000  # vocabularies up to this size build every term's weights at load (fast in C)
 WORD_CACHE = 200_000  # char_wb blocks: words whose n-gram columns are kept at hand
 # What a model says of itself: its export, MLflow run, registered version and training data.
 INFO_FIELDS = ("name", "created", "run_id", "model_version", "versions", "data_fingerprint", "normalisation")
@@ -60,14 +61,14 @@ class _Block:
             raise ModelFileError(f"{len(coef)} weight rows for a block of {self.width} features")
         # Vocabulary blocks of words or char_wb n-grams find a batch's columns with array
         # arithmetic (gram_columns); hashed and char blocks cut and look up every n-gram.
-        self._units, self._columns = None, None
+        self._units, self._columns, self._token_terms = None, None, None
         if self.vocabulary is not None and spec["analyzer"] in ("word", "char_wb"):
             min_n, max_n = spec["ngram_range"]
             if spec["analyzer"] == "char_wb":
                 self._columns = WordColumns(lambda word: char_wb_word_ngrams(word, min_n, max_n), self.vocabulary,
                                             WORD_CACHE)
-            else:
-                self._columns = TokenColumns.build(terms, (min_n, max_n))
+            else:  # built at the first batch: a predictor that scores sentences one at a time never needs it
+                self._token_terms = terms, (min_n, max_n)
             self._units = build_units(spec["analyzer"], **settings)
         self._char_wb = isinstance(self._columns, WordColumns)
         self.decision_of_one = self._one_text_decision()
@@ -79,6 +80,11 @@ class _Block:
 
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of the non-zero features of each text, columns within this block."""
+        if self._token_terms is not None:
+            # Threads may race to build it: each builds the same columns, and meanwhile the
+            # dictionary path below gives the same answers.
+            terms, self._token_terms = self._token_terms, None
+            self._columns = TokenColumns.build(*terms)
         if self._columns is not None:
             rows, cols = self._columns.columns([self._units(text) for text in texts])
             return self._weighted(rows, cols, len(texts))
@@ -139,13 +145,27 @@ class _Block:
         (b*b for l2, b for l1); and, for hashed models, the terms met so far that share a
         column with another (None: terms never share a row).
 
-        Vocabulary models get every row up front; hashed models fill theirs as terms come
-        (one tuple per column, shared by colliding terms), up to TERM_CACHE terms."""
+        Vocabulary models of up to EAGER_ROWS terms get every row up front; larger ones, and
+        hashed models, fill theirs as terms come (hashed: one tuple per column, shared by
+        colliding terms), up to TERM_CACHE terms."""
         l2 = self.norm == "l2"
         if self.vocabulary is not None:
             base = self.idf if self.idf is not None else np.ones(self.width)
-            columns = (base * base if l2 else base, *(self.coef * base[:, None]).T)
-            return dict(zip(self.vocabulary, zip(*(c.tolist() for c in columns)))), None  # tuples built in C
+            if self.width <= EAGER_ROWS:
+                columns = (base * base if l2 else base, *(self.coef * base[:, None]).T)
+                return _Rows(zip(self.vocabulary, zip(*(c.tolist() for c in columns)))), None  # tuples built in C
+            vocabulary, weighted, norm_part = self.vocabulary, self.coef, base * base if l2 else base
+
+            class LazyRows(_Rows):
+                def __missing__(self, term: str) -> tuple[float, ...] | None:
+                    column = vocabulary.get(term)
+                    row = None if column is None else (float(norm_part[column]),
+                                                       *(weighted[column] * base[column]).tolist())
+                    if len(self) < TERM_CACHE:
+                        self[term] = row
+                    return row
+
+            return LazyRows(), None
         by_column: dict[int, tuple[float, ...]] = {}
         hash_, width, coef = self._hash, self.width, self.coef
         colliding: set[str] = set()
@@ -187,7 +207,7 @@ class _Block:
             return cached
         rows, colliding = self._term_rows()
         shared = colliding is not None
-        get = rows.__getitem__ if shared else rows.get
+        get = rows.__getitem__  # a term of no column: None
         analyze, binary, sublinear, norm, l2 = self.analyze, self.binary, self.sublinear_tf, self.norm, self.norm == "l2"
 
         def one(text: str) -> list[float] | None:
@@ -213,6 +233,13 @@ class _Block:
             return [x / scale for x in sums[1:]]
 
         return one
+
+
+class _Rows(dict):
+    """Term rows: a term without one (out of the vocabulary) is None."""
+
+    def __missing__(self, term: str) -> None:
+        return None
 
 
 class _CueBlock:
