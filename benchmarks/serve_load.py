@@ -33,6 +33,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from train.runtime.paths import DATA_DIR, DEFAULT_MODEL
+from train.training.processes import terminate
 
 BIN = Path(sys.executable).parent  # theme-serve and mlflow, beside this interpreter
 SENTENCES = DATA_DIR / "realcopy" / "test.jsonl"
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = measure(port, bodies, args.concurrency)
         finally:
             for process in processes:
-                stop(process)
+                terminate(process)
     print_table(args, results)
     return 0
 
@@ -125,14 +126,6 @@ def start(command: list[str], port: int, env: dict, log: Path) -> subprocess.Pop
         time.sleep(0.5)
     process.kill()
     sys.exit(f"{command[0]} was not ready in {READY_TIMEOUT} s: {log.read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def post(connection: http.client.HTTPConnection, body: str) -> bytes:

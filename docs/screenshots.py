@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from train.tracking.runs import MlflowTracking  # noqa: E402  (after the path is set)
 from train.tracking.ui_views import COMPARE_VIEW  # noqa: E402
+from train.training.processes import terminate  # noqa: E402
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -63,8 +64,7 @@ def main() -> None:
             _shot(args.chromium, url, args.out / name)
             print(f"{args.out / name}  <- {url}")
     finally:
-        ui.terminate()
-        ui.wait(timeout=30)
+        terminate(ui)
 
 
 def _shot(chromium: str, url: str, path: Path) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import THEMES, run_python
-from test_servers import MLFLOW, free_port, start, stop
+from test_servers import MLFLOW, free_port, start
+from train.training.processes import terminate
 
 THEME_SERVE = str(Path(sys.executable).with_name("theme-serve"))
 MAX_BYTES, MAX_ROWS = 20_000, 50  # the test server's bounds: small, to reach them cheaply
@@ -42,7 +43,7 @@ def server(trained, tmp_path_factory):
                      "--max-bytes", str(MAX_BYTES), "--max-rows", str(MAX_ROWS)],
                     f"http://127.0.0.1:{port}/health", {}, log)
     yield port
-    stop(process)
+    terminate(process)
 
 
 @pytest.fixture(scope="module")
@@ -324,4 +325,4 @@ def test_answers_equal_a_running_mlflow_models_serve(server, trained, tmp_path):
             theirs, ours = post(port, payload), post(server, payload)
             assert (ours[0], json.loads(ours[1])) == (theirs[0], json.loads(theirs[1])), payload
     finally:
-        stop(mlflow_server)
+        terminate(mlflow_server)

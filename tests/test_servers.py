@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import isolated_overrides, run_python
+from train.training.processes import terminate
 
 pytestmark = pytest.mark.slow
 MLFLOW = str(Path(sys.executable).with_name("mlflow"))
@@ -49,14 +50,6 @@ def start(args: list[str], ready_url: str, env: dict, log: Path, timeout: float 
     raise TimeoutError(f"server not ready: {log.read_text()[-2000:]}")
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def test_training_logs_to_a_real_tracking_server_over_http(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -78,7 +71,7 @@ def test_training_logs_to_a_real_tracking_server_over_http(tmp_path):
         assert metrics["realcopy_test/macro_f1"] > 0.5 and params["model._target_"] == "sklearn.svm.LinearSVC"
         assert any(Path(tmp_path / "server-artifacts").rglob("classification_report_realcopy_test.txt"))
     finally:
-        stop(server)
+        terminate(server)
 
 
 def test_served_champion_answers_invocations(trained, tmp_path):
@@ -99,4 +92,4 @@ def test_served_champion_answers_invocations(trained, tmp_path):
         assert [row["themes"] for row in rows] == [["aviation"], []]
         assert 0.0 <= rows[0]["aviation"] <= 1.0
     finally:
-        stop(server)
+        terminate(server)

@@ -1,9 +1,10 @@
-"""Processes: whether the one that wrote something is still alive, and worker pools that
-end with the process that started them."""
+"""Processes: whether the one that wrote something is still alive, stopping a child, and
+worker pools that end with the process that started them."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
@@ -22,6 +23,16 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True  # another user's process
     return True
+
+
+def terminate(process, timeout: float = 20) -> None:
+    """Stop a child process (a ``subprocess.Popen``): SIGTERM, then SIGKILL if it lingers."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def identity(pid: int | None = None) -> str:
