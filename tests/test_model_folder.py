@@ -145,6 +145,47 @@ def test_an_array_that_declares_more_data_than_it_holds_is_refused_before_alloca
         Predictor.load(copy)
 
 
+def _one_member_npz(header: dict, data: bytes, patch=None) -> bytes:
+    """An .npz of one ``coef.npy`` member, its zip headers then edited by ``patch(raw, central, local)``."""
+    import struct
+
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, header)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("coef.npy", head.getvalue() + data)
+    raw = bytearray(out.getvalue())
+    if patch:
+        patch(raw, struct, raw.rfind(b"PK\x01\x02"), raw.find(b"PK\x03\x04"))
+    return bytes(raw)
+
+
+def _declared_size(raw, struct, central, local):  # both headers claim 2 GiB uncompressed
+    struct.pack_into("<I", raw, central + 24, 2**31)
+    struct.pack_into("<I", raw, local + 22, 2**31)
+
+
+def _flag(bit):
+    def patch(raw, struct, central, local):
+        struct.pack_into("<H", raw, central + 8, bit)
+        struct.pack_into("<H", raw, local + 6, bit)
+    return patch
+
+
+@pytest.mark.parametrize("header, data, patch, message", [
+    ({"descr": "<f8", "fortran_order": False, "shape": (2**28,)}, b"\0" * 64, _declared_size,
+     "'coef.npy' is not a stored array"),
+    ({"descr": "<f8", "fortran_order": False, "shape": (3,)}, b"\0" * 24, _flag(0x1), "'coef.npy' is not a stored"),
+    ({"descr": "<f8", "fortran_order": False, "shape": (3,)}, b"\0" * 24, _flag(0x20), "'coef.npy' is not a stored"),
+    ({"descr": "<f8", "fortran_order": False, "shape": (2**64, 0)}, b"", None, "coef.npy: declares more data"),
+], ids=["zip-sizes-forged", "encrypted", "patched", "huge-dimension"])
+def test_zip_headers_that_lie_are_refused_before_anything_is_read(small_export, tmp_path, header, data, patch,
+                                                                   message):
+    copy = rewritten(small_export[0], tmp_path, "weights.npz", _one_member_npz(header, data, patch))
+    with pytest.raises(ModelFileError, match=message):
+        Predictor.load(copy)
+
+
 def test_vocabulary_defects_name_the_file_and_block(small_export, tmp_path):
     for edit, message in [(lambda v: v.pop(), "(top level): expected a list of 3 vocabularies"),
                           (lambda v: v[0].append(v[0][0]), "[0]: holds a duplicate"),

@@ -24,6 +24,7 @@ SIGNATURE_FILE = "manifest.sig"  # HMAC-SHA256 of the manifest, when trained wit
 READ_FILES = {SPEC_FILE, VOCABULARY_FILE, WEIGHTS_FILE}  # what the loader reads
 RECORD_FILES = {"config.yaml", "metrics.json"}  # what training records beside them
 KEY_ENV = "THEME_CLASSIFIER_MODEL_KEY"  # a signing key: training signs with it, loading verifies
+UNSUPPORTED_ZIP_FLAGS = 0x01 | 0x20 | 0x40  # encrypted, patched, strongly encrypted: never written by NumPy
 
 
 def sha256_file(path: Path) -> str:
@@ -63,7 +64,8 @@ def read_model_folder(path: Path, key: str | bytes | None = None) -> tuple[dict,
         check_weights(spec, vocabularies, weights, str(path / WEIGHTS_FILE))
     except ModelFileError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, RecursionError, zipfile.BadZipFile, EOFError) as err:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, zipfile.BadZipFile, EOFError, OverflowError,
+            MemoryError, RuntimeError, NotImplementedError) as err:  # whatever a malformed file makes a reader raise
         raise ModelFileError(f"{path}: unreadable model file ({type(err).__name__}: {str(err)[:200]}); "
                              "re-export the model") from None
     return spec, vocabularies, weights
@@ -97,12 +99,17 @@ def _check_manifest(path: Path, manifest) -> None:
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of an uncompressed ``.npz``, each declared size checked against the bytes it
     has before anything is allocated for it."""
+    size = path.stat().st_size
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()
         if len({m.filename for m in members}) != len(members):
             raise ModelFileError(f"{path}: holds two arrays of one name; re-export the model")
         for member in members:
-            if member.compress_type != zipfile.ZIP_STORED or not member.filename.endswith(".npy"):
+            # Stored, unencrypted, and its sizes those of bytes that are really in the file: the
+            # zip's own size fields are written by whoever wrote the file.
+            if member.compress_type != zipfile.ZIP_STORED or member.flag_bits & UNSUPPORTED_ZIP_FLAGS \
+                    or member.compress_size != member.file_size \
+                    or member.header_offset + member.compress_size > size or not member.filename.endswith(".npy"):
                 raise ModelFileError(f"{path}: {member.filename!r:.80} is not a stored array; re-export the model")
             with archive.open(member) as stream:
                 version = np.lib.format.read_magic(stream)
@@ -111,7 +118,8 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
                     else np.lib.format.read_array_header_2_0
                 shape, _, dtype = read_header(stream)
-                if dtype.hasobject or math.prod(shape) * dtype.itemsize > member.file_size:
+                if dtype.hasobject or not all(0 <= n < 2**40 for n in shape) \
+                        or math.prod(shape) * dtype.itemsize > member.file_size:
                     raise ModelFileError(f"{path}: {member.filename}: declares more data than it holds; "
                                          "re-export the model")
     with np.load(path, allow_pickle=False) as arrays:
