@@ -118,6 +118,14 @@ def test_csv_with_a_text_column(server, predictor):
     assert json.loads(body)["predictions"] == expected_rows(predictor, texts)
 
 
+def test_a_csv_text_as_long_as_a_json_one_is_read(predictor):
+    from train.runtime.serving import ScoringApp, texts_from_csv
+
+    ScoringApp(predictor)  # the default 5 MiB bound
+    long_text = " ".join([TEXTS[0]] * 4000)  # 168 kB: over the csv module's default field limit of 128 KiB
+    assert texts_from_csv(f'text\n"{long_text}"\n'.encode(), 10) == [long_text]
+
+
 def test_answers_equal_the_mlflow_scoring_servers(server, trained):
     """The same bodies through MLflow's own request handler and the registered pyfunc."""
     import mlflow

@@ -4,7 +4,6 @@ workers that end with their trainer, and two trainings at once that each registe
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from conftest import ROOT, isolated_overrides, run_python
-from train.tracking.store import PROCESS_TAG, create_sqlite_store, mark_dead_runs_killed, process_tag
+from train.tracking.store import PROCESS_TAG, create_sqlite_store, mark_dead_runs_killed, process_tag, this_machine
 
 CREATE_STORE = "import sys; from train.tracking.store import create_sqlite_store; create_sqlite_store(sys.argv[1])"
 
@@ -27,8 +26,9 @@ def _popen(*args: str, **kwargs) -> subprocess.Popen:
 
 def test_a_new_store_is_complete_and_the_build_leaves_nothing_beside_it(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
+    (tmp_path / ".mlflow.db.creating-old").write_text("")  # a name no build of ours has: left alone
     create_sqlite_store(uri)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".mlflow.db.creating-old", "mlflow.db"]
     assert [e.name for e in MlflowClient(uri).search_experiments()] == ["Default"]
     create_sqlite_store(uri)  # an existing store is left alone
     assert [e.name for e in MlflowClient(uri).search_experiments()] == ["Default"]
@@ -56,18 +56,20 @@ def test_runs_of_dead_processes_are_marked_killed_and_live_ones_kept(tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     experiment = client.create_experiment("e", artifact_location=f"file://{tmp_path}/artifacts")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    host = socket.gethostname()
+    host = this_machine()
     runs = {
         "dead": client.create_run(experiment, tags={PROCESS_TAG: f"{host}/{dead.stdout.strip()}:"}),
         "alive": client.create_run(experiment, tags=process_tag()),
         "other host": client.create_run(experiment, tags={PROCESS_TAG: f"not-{host}/1:"}),
+        "a look-alike host": client.create_run(experiment, tags={PROCESS_TAG: f"{host[:-1]}%/1:"}),
         "untagged": client.create_run(experiment),
     }
     pid_one_reused = client.create_run(experiment, tags={PROCESS_TAG: f"{host}/{os.getpid()}:1"})  # another start time
     killed = mark_dead_runs_killed(client)
     assert sorted(killed) == sorted([runs["dead"].info.run_id, pid_one_reused.info.run_id])
     status = {name: client.get_run(run.info.run_id).info.status for name, run in runs.items()}
-    assert status == {"dead": "KILLED", "alive": "RUNNING", "other host": "RUNNING", "untagged": "RUNNING"}
+    assert status == {"dead": "KILLED", "alive": "RUNNING", "other host": "RUNNING", "a look-alike host": "RUNNING",
+                      "untagged": "RUNNING"}
 
 
 def _process_state(pid: int) -> tuple[str, int] | None:
@@ -172,3 +174,15 @@ def test_a_broken_store_file_is_one_line_that_says_to_move_it_aside(tmp_path):
         MlflowTracking(f"sqlite:///{store}", "theme-classifier").check()
     assert str(error.value) == (f"cannot use the MLflow store at sqlite:///{store} (DatabaseError); "
                                 f"if its creation was interrupted, move {store} aside and train again")
+
+
+def test_a_deleted_experiment_says_how_to_restore_it(tmp_path):
+    from train.runtime.errors import TrackingError
+    from train.tracking.runs import MlflowTracking
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    experiment = MlflowTracking(uri, "theme-classifier", artifact_location=f"file://{tmp_path}/a").check()
+    MlflowClient(uri).delete_experiment(experiment)
+    with pytest.raises(TrackingError, match=f"experiment 'theme-classifier' is deleted in {uri}; restore it with "
+                                            f"`mlflow experiments restore --experiment-id {experiment}`"):
+        MlflowTracking(uri, "theme-classifier").check()

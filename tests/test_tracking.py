@@ -99,6 +99,8 @@ def test_champion_alias_loads_through_predictor(trained, tmp_path, monkeypatch):
     assert str(promote("theme-classifier", tracking_uri=uri, version=trained.version).version) == trained.version
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     champion = Predictor.load("models:/theme-classifier@champion")
+    assert (champion.info["model_version"], champion.info["run_id"]) == (trained.version, trained.run_id)
+    assert champion.info["model_uri"] == "models:/theme-classifier@champion"
     texts = ["Airlines resumed flights to Kabul.", "Visa fees doubled."]
     np.testing.assert_array_equal(champion.scores(texts), Predictor.load(trained.export_dir).scores(texts))
 
@@ -123,10 +125,10 @@ def test_the_experiment_opens_in_the_classic_ui_and_runs_describe_themselves(tra
     assert (scatter["type"], scatter["xaxis"]["key"], scatter["yaxis"]["key"]) == (
         "SCATTER", "speed/predict_sentences_per_second", "realcopy_test/macro_f1")
     metrics = found.data.metrics
-    assert found.data.tags["mlflow.note.content"] == (
-        f"real-copy test macro-F1 {metrics['realcopy_test/macro_f1']:.3f}; bundled test macro-F1 "
-        f"{metrics['test/macro_f1']:.3f}; validation macro-F1 {metrics['validation/macro_f1']:.3f}; "
-        f"{metrics['speed/predict_sentences_per_second']:,.0f} sentences/s")
+    assert found.data.tags["mlflow.note.content"] == "; ".join([
+        *(f"{key} {metrics[key]:.3f}" for key in ("realcopy_test/macro_f1", "realcopy_dev/macro_f1", "test/macro_f1",
+                                                  "validation/macro_f1")),
+        f"{metrics['speed/predict_sentences_per_second']:,.0f} sentences/s"])
 
 
 def test_promote_takes_an_explicit_choice_prints_it_and_says_when_the_local_export_differs(trained, tmp_path):
@@ -137,6 +139,7 @@ def test_promote_takes_an_explicit_choice_prints_it_and_says_when_the_local_expo
     metrics = MlflowClient(uri).get_run(trained.run_id).data.metrics
     assert same.stdout == (f"models:/theme-classifier@champion -> version {trained.version} (run {trained.run_id})  "
                            f"realcopy_test/macro_f1 {metrics['realcopy_test/macro_f1']:.3f}  "
+                           f"realcopy_dev/macro_f1 {metrics['realcopy_dev/macro_f1']:.3f}  "
                            f"test/macro_f1 {metrics['test/macro_f1']:.3f}  "
                            f"validation/macro_f1 {metrics['validation/macro_f1']:.3f}\n")
     other = copy_with_edited_spec(trained.export_dir, tmp_path, lambda spec: spec.update(run_id="0" * 32,

@@ -54,13 +54,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _local_export(path: Path) -> dict | None:
-    from train.runtime.errors import ModelFileError
-    from train.runtime.predictor import Predictor
+    """The spec of the export at ``path``, read only to say which model it is (None: none there)."""
+    import json
+
+    from train.runtime.model_folder import SPEC_FILE
 
     try:
-        return Predictor.load(path).info
-    except ModelFileError:
-        return None  # no export here (or a broken one): nothing to compare
+        spec = json.loads((path / SPEC_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # no export here, or an unreadable one: nothing to compare
+    return spec if isinstance(spec, dict) else None
 
 
 if __name__ == "__main__":

@@ -80,11 +80,12 @@ class _Block:
 
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of the non-zero features of each text, columns within this block."""
-        if self._token_terms is not None:
-            # Threads may race to build it: each builds the same columns, and meanwhile the
-            # dictionary path below gives the same answers.
-            terms, self._token_terms = self._token_terms, None
-            self._columns = TokenColumns.build(*terms)
+        pending = self._token_terms
+        if pending is not None:
+            # A thread that comes while another builds them takes the dictionary path below,
+            # which gives the same answers.
+            self._token_terms = None
+            self._columns = TokenColumns.build(*pending)
         if self._columns is not None:
             rows, cols = self._columns.columns([self._units(text) for text in texts])
             return self._weighted(rows, cols, len(texts))
@@ -310,10 +311,14 @@ class Predictor:
         macOS); keep 1 inside servers that run threads. ``key`` (default: the environment's
         ``THEME_CLASSIFIER_MODEL_KEY``) requires the manifest's signature under that key."""
         scheme, sep, _ = str(path).partition(":/")
+        resolved: dict = {}
         if sep and len(scheme) > 1:  # models:/name@alias and the like: resolved by an installed plugin
-            path = _resolve_uri(str(path), scheme)
+            path, resolved = _resolve_uri(str(path), scheme)
         spec, vocabularies, weights = read_model_folder(Path(path), key)
-        return cls(spec, vocabularies, weights, n_jobs)
+        predictor = cls(spec, vocabularies, weights, n_jobs)
+        # What the resolver knows of the model (a registered version and its URI), not in its files.
+        predictor.info |= {k: str(v) for k, v in resolved.items() if k in ("model_version", "model_uri")}
+        return predictor
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Probability per text (rows) and theme (columns, in ``self.themes`` order)."""
@@ -425,9 +430,10 @@ def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keys[starts[:-1]], starts[1:] - starts[:-1]
 
 
-def _resolve_uri(uri: str, scheme: str) -> Path:
-    """The local folder of a model URI, from the resolver registered for its scheme (the
-    training install registers ``models`` for the MLflow registry)."""
+def _resolve_uri(uri: str, scheme: str) -> tuple[Path, dict]:
+    """The local folder of a model URI, and what the resolver says of the model, from the
+    resolver registered for its scheme (the training install registers ``models`` for the
+    MLflow registry). A resolver returns a folder, or a folder and a dict."""
     resolvers = {e.name: e for e in entry_points(group=URI_SCHEMES)}
     if scheme not in resolvers:
         raise ModelFileError(f"{uri}: no resolver for {scheme}:/ URIs is installed; "
@@ -437,7 +443,9 @@ def _resolve_uri(uri: str, scheme: str) -> Path:
     except ImportError as missing:  # the base install registers the resolver but lacks MLflow
         raise ModelFileError(f"{uri}: {scheme}:/ URIs need {missing.name or 'the training stack'}; "
                              "install theme-classifier[train], or give a model folder") from None
-    return Path(resolve(uri))
+    found = resolve(uri)
+    folder, info = found if isinstance(found, tuple) else (found, {})
+    return Path(folder), dict(info)
 
 
 _worker_predictor: Predictor | None = None

@@ -48,6 +48,8 @@ class ScoringApp:
         if max_bytes < 1 or max_rows < 1:
             raise ValueError(f"max_bytes and max_rows must be positive; got {max_bytes} and {max_rows}")
         self.predictor, self.max_bytes, self.max_rows = predictor, max_bytes, max_rows
+        # A CSV text may be as long as a JSON one: the csv module's own field limit is 128 KiB (process-wide).
+        csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
         self._thresholds = np.fromiter(predictor.thresholds.values(), dtype=np.float64)
         model = {key: predictor.info[key] for key in ("name", "run_id", "model_version", "created")
                  if key in predictor.info}

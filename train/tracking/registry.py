@@ -18,7 +18,8 @@ from mlflow.tracking import MlflowClient
 from train.runtime.errors import ModelFileError, TrackingError
 from train.runtime.paths import MODELS_DIR
 from train.tracking.pyfunc import ARTIFACT_KEY
-from train.training.processes import alive
+from train.training.evaluation import HEADLINE_METRICS
+from train.training.processes import left_by_dead_process
 
 CACHE_ENV = "THEME_CLASSIFIER_MODEL_CACHE"  # where registry models are downloaded to
 DEFAULT_CACHE = MODELS_DIR / ".registry-cache"
@@ -40,9 +41,10 @@ def _client(tracking_uri: str | None) -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def download_model(uri: str, tracking_uri: str | None = None) -> Path:
+def download_model(uri: str, tracking_uri: str | None = None) -> tuple[Path, dict[str, str]]:
     """The local predictor folder of ``models:/<name>@<alias>``, ``models:/<name>/<version>``
-    or ``models:/<name>/latest`` (the ``models`` resolver of ``Predictor.load``).
+    or ``models:/<name>/latest`` (the ``models`` resolver of ``Predictor.load``), and the
+    version it resolved to.
 
     An alias or ``latest`` is resolved to a version at every call; the cache holds each
     version's files under its run id and a digest of its registry entry, so a recreated
@@ -61,7 +63,7 @@ def download_model(uri: str, tracking_uri: str | None = None) -> Path:
             _download(version, local)
     except MlflowException as err:
         raise TrackingError(f"{uri}: {err.message.splitlines()[0]}") from None
-    return _predictor_folder(local)
+    return _predictor_folder(local), {"model_version": str(version.version), "model_uri": uri}
 
 
 def _resolve_version(client: MlflowClient, uri: str):
@@ -82,7 +84,7 @@ def _resolve_version(client: MlflowClient, uri: str):
 def _download(version, local: Path) -> None:
     local.parent.mkdir(parents=True, exist_ok=True)
     for left in local.parent.glob(f"{DOWNLOADING}*"):  # downloads of processes that died
-        if not alive(int(left.name.removeprefix(DOWNLOADING).split("-")[0])):
+        if left_by_dead_process(left.name, DOWNLOADING):
             shutil.rmtree(left, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{DOWNLOADING}{os.getpid()}-", dir=local.parent))
     try:
@@ -111,9 +113,6 @@ def _predictor_folder(local: Path) -> Path:
         raise ModelFileError(f"{mlmodel}: artifact path {relative!r} points outside the model; "
                              "register a model trained by this project")
     return folder
-
-
-HEADLINE_METRICS = ("realcopy_test/macro_f1", "test/macro_f1", "validation/macro_f1")  # printed on promotion
 
 
 def promote(name: str, alias: str = "champion", tracking_uri: str | None = None, *, version: str | None = None,

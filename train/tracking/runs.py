@@ -30,6 +30,7 @@ from train.tracking.pyfunc import ARTIFACT_KEY, predict_frame
 from train.tracking.store import create_sqlite_store, mark_dead_runs_killed, process_tag, sqlite_file
 from train.tracking.ui_views import COMPARE_VIEW, compare_view, view_tag, view_url
 from train.training.checks import in_sweep
+from train.training.evaluation import HEADLINE_METRICS
 from train.training.report import misclassified, top_terms, write_report
 from train.training.result import TrainingResult
 from train.training.versions import package_versions
@@ -88,9 +89,7 @@ def run_name() -> str | None:
 
 def run_description(metrics: dict[str, float]) -> str:
     """The run's description in the MLflow UI: its headline numbers in words."""
-    parts = [f"{label} macro-F1 {metrics[key]:.3f}" for key, label in
-             (("realcopy_test/macro_f1", "real-copy test"), ("test/macro_f1", "bundled test"),
-              ("validation/macro_f1", "validation")) if key in metrics]
+    parts = [f"{key} {metrics[key]:.3f}" for key in HEADLINE_METRICS if key in metrics]
     if "speed/predict_sentences_per_second" in metrics:
         parts.append(f"{metrics['speed/predict_sentences_per_second']:,.0f} sentences/s")
     return "; ".join(parts)
@@ -122,15 +121,21 @@ class MlflowTracking:
                 except MlflowException:
                     pass  # created meanwhile by a parallel job
                 experiment = client.get_experiment_by_name(self.experiment)
+            if experiment.lifecycle_stage == "deleted":
+                raise TrackingError(f"experiment {self.experiment!r} is deleted in {self.uri}; restore it with "
+                                    f"`mlflow experiments restore --experiment-id {experiment.experiment_id}` or "
+                                    "train with tracking.experiment=<another name>")
+            for key, value in EXPERIMENT_TAGS.items():  # the UI's classic mode, the compare view, a description
+                if experiment.tags.get(key) != value and (key != "mlflow.note.content" or key not in experiment.tags):
+                    client.set_experiment_tag(experiment.experiment_id, key, value)  # a description edited in the UI stays
+            mlflow.set_experiment(experiment_id=experiment.experiment_id)
+        except TrackingError:
+            raise
         except Exception as err:  # MLflow raises several types for an unreachable or broken store
             database = sqlite_file(self.uri)
             fix = (f"if its creation was interrupted, move {database} aside and train again" if database else
                    "start the server or choose another store with tracking=sqlite or tracking.uri=...")
             raise TrackingError(f"cannot use the MLflow store at {self.uri} ({type(err).__name__}); {fix}") from err
-        for key, value in EXPERIMENT_TAGS.items():  # the UI's classic mode, the compare view, a description
-            if experiment.tags.get(key) != value and (key != "mlflow.note.content" or key not in experiment.tags):
-                client.set_experiment_tag(experiment.experiment_id, key, value)  # a description edited in the UI stays
-        mlflow.set_experiment(experiment_id=experiment.experiment_id)
         return experiment.experiment_id
 
     def compare_url(self, experiment_id: str, view: str = COMPARE_VIEW, charts: bool = False) -> str:

@@ -12,9 +12,9 @@ import train.tracking.env  # noqa: F401  (before mlflow)
 from mlflow.entities import RunStatus, ViewType
 from mlflow.tracking import MlflowClient
 
-from train.training.processes import alive, identity, still_running
+from train.training.processes import identity, left_by_dead_process, still_running
 
-PROCESS_TAG = "process"  # "<host>/<pid>:<start time>" of the process that runs the run
+PROCESS_TAG = "process"  # "<host><pid namespace>/<pid>:<start time>" of the process that runs the run
 BUILD_INFIX = ".creating-"  # a store being built beside its final name: .<name>.creating-<pid>-<id>
 
 
@@ -37,7 +37,7 @@ def create_sqlite_store(uri: str) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     for left in path.parent.glob(f".{path.name}{BUILD_INFIX}*"):  # builds of processes that died
-        if not alive(int(left.name.rpartition(BUILD_INFIX)[2].split("-")[0])):
+        if left_by_dead_process(left.name, f".{path.name}{BUILD_INFIX}"):
             left.unlink(missing_ok=True)
     build = path.with_name(f".{path.name}{BUILD_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
@@ -46,26 +46,39 @@ def create_sqlite_store(uri: str) -> None:
             os.link(build, path)
         except FileExistsError:
             pass  # another process made the store meanwhile
+        except OSError:  # a filesystem without hard links: a rename, which a parallel creator may race
+            if not path.exists():
+                os.replace(build, path)
     finally:
         for left in (build, build.with_name(f"{build.name}-journal")):
             left.unlink(missing_ok=True)
 
 
+def this_machine() -> str:
+    """The host and its pid namespace: containers that share a host name see different pids."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}{namespace}"
+
+
 def process_tag() -> dict[str, str]:
-    return {PROCESS_TAG: f"{socket.gethostname()}/{identity()}"}
+    return {PROCESS_TAG: f"{this_machine()}/{identity()}"}
 
 
 def mark_dead_runs_killed(client: MlflowClient) -> list[str]:
-    """Mark KILLED the RUNNING runs of this host whose process is gone; returns their ids."""
-    host = socket.gethostname()
+    """Mark KILLED the RUNNING runs of this machine whose process is gone; returns their ids."""
+    here = f"{this_machine()}/"
     experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
     if not experiments:
         return []
-    running = client.search_runs(experiments, f"attributes.status = 'RUNNING' and tags.{PROCESS_TAG} LIKE '{host}/%'",
-                                 run_view_type=ViewType.ALL)
+    running = client.search_runs(experiments, "attributes.status = 'RUNNING'", run_view_type=ViewType.ALL,
+                                 max_results=50_000)
     killed = []
     for run in running:
-        if not still_running(run.data.tags[PROCESS_TAG].removeprefix(f"{host}/")):
+        tag = run.data.tags.get(PROCESS_TAG, "")
+        if tag.startswith(here) and not still_running(tag.removeprefix(here)):
             client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
             killed.append(run.info.run_id)
     return killed

@@ -56,7 +56,7 @@ class SweepCallback(Callback):
         children = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent}'",
                                       order_by=[f"metrics.`{self.metric}` DESC"])
         client.set_tag(parent, "children", str(len(children)))
-        scored = [c for c in children if self.metric in c.data.metrics]
+        scored = [c for c in children if self.metric in c.data.metrics and "model_uri" in c.data.tags]
         best, version = (scored[0] if scored else None), None
         if best is not None:
             client.set_tag(parent, "best_run_id", best.info.run_id)
@@ -78,26 +78,26 @@ class SweepCallback(Callback):
         print(f"{summary}\ncompare the jobs: `mlflow ui`, then {tracking.compare_url(experiment_id, view, charts=True)}")
 
 
-SUMMARY_METRICS = ("validation/macro_f1", "realcopy_dev/macro_f1", "realcopy_test/macro_f1", "test/macro_f1")
-
-
 def job_rows(children, metric: str) -> list[dict]:
-    """One row per job, best first: its overrides, headline metrics, status and minutes."""
+    """One row per job, best first: its overrides, headline metrics, status and seconds."""
+    from train.training.evaluation import HEADLINE_METRICS
+
     rows = []
     for child in children:
         info, metrics = child.info, child.data.metrics
         seconds = (info.end_time - info.start_time) / 1000 if info.end_time else float("nan")
         rows.append({"job": child.info.run_name or child.info.run_id, "run_id": info.run_id, "status": info.status,
-                     **{name: metrics.get(name, float("nan")) for name in dict.fromkeys((metric, *SUMMARY_METRICS))},
+                     **{name: metrics.get(name, float("nan")) for name in dict.fromkeys((metric, *HEADLINE_METRICS))},
                      "seconds": seconds})
     return rows
 
 
 def sweep_summary(parent: str, rows: list[dict], metric: str, best, version: str | None, name: str | None) -> str:
     """The table printed at the end of a sweep: every job, then the best one and its version."""
+    from train.training.evaluation import HEADLINE_METRICS
     from train.training.report import swept_settings
 
-    columns = list(dict.fromkeys((metric, *SUMMARY_METRICS)))
+    columns = list(dict.fromkeys((metric, *HEADLINE_METRICS)))
     labels = [" ".join(f"{k}={v}" for k, v in s.items()) or r["job"]
               for s, r in zip(swept_settings([r["job"] for r in rows]), rows)]
     width = max([len("job"), *map(len, labels)])

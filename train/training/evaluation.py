@@ -15,6 +15,9 @@ from sklearn.model_selection import cross_validate
 
 from train.training.processes import workers_end_with_this_process
 
+# The numbers users choose a model by, in the order they read them: real copy first.
+HEADLINE_METRICS = ("realcopy_test/macro_f1", "realcopy_dev/macro_f1", "test/macro_f1", "validation/macro_f1")
+
 
 def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, themes: Sequence[str]) -> dict[str, float]:
     """Macro/micro F1, subset accuracy, no-theme accuracy and per-theme precision/recall/F1."""

@@ -25,6 +25,13 @@ def alive(pid: int) -> bool:
     return True
 
 
+def left_by_dead_process(name: str, prefix: str) -> bool:
+    """Whether a file named ``<prefix><pid>-...`` was left by a process that is gone (a name
+    that does not parse is not ours to remove)."""
+    pid = name[len(prefix):].split("-", 1)[0] if name.startswith(prefix) else ""
+    return pid.isdigit() and not alive(int(pid))
+
+
 def terminate(process, timeout: float = 20) -> None:
     """Stop a child process (a ``subprocess.Popen``): SIGTERM, then SIGKILL if it lingers."""
     process.terminate()

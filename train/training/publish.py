@@ -22,7 +22,7 @@ import numpy as np
 
 from train.runtime.model_folder import (KEY_ENV, MANIFEST_FILE, SIGNATURE_FILE, SPEC_FILE, VOCABULARY_FILE,
                                         WEIGHTS_FILE, sha256_file, sign)
-from train.training.processes import alive
+from train.training.processes import left_by_dead_process
 
 KEEP_VERSIONS = 2  # the live export and the one before it, for a quick roll-back
 INCOMPLETE = "incomplete-"  # prefix of a version folder being written, then its writer's pid
@@ -98,7 +98,7 @@ def _prune(versions: Path, keep: set[str]) -> None:
             shutil.rmtree(old, ignore_errors=True)
     for prefix in unfinished:
         for folder in versions.glob(f"{prefix}*"):
-            if not alive(int(folder.name.removeprefix(prefix).split("-")[0])):
+            if left_by_dead_process(folder.name, prefix):
                 shutil.rmtree(folder, ignore_errors=True)
 
 
