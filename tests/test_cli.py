@@ -18,6 +18,7 @@ def test_single_run_from_another_directory_trains_exports_and_tracks(tmp_path, s
                       cwd=tmp_path.parent)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "macro-F1" in done.stdout and "exported" in done.stdout
+    assert "registered model" not in done.stderr and "Created version" not in done.stderr  # the summary says it
     assert Predictor.load(tmp_path / "models" / "theme-classifier").predict("Visa fees rose.") == ["visas"]
     client, found = runs(tmp_path)
     assert len(found) == 1 and found[0].data.tags["run_kind"] == "single"

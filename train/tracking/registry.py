@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import train.tracking.env  # noqa: F401  (before mlflow)
+from train.tracking.env import registration_quietly  # before mlflow: its environment defaults
 import mlflow
 import yaml
 from mlflow.exceptions import MlflowException
@@ -172,4 +172,5 @@ def _version_of_run(client: MlflowClient, name: str, run_id: str) -> str:
     model_uri = client.get_run(run_id).data.tags.get("model_uri")
     if model_uri is None:
         raise TrackingError(f"run {run_id} logged no model; choose a run of a training")
-    return str(mlflow.register_model(model_uri, name).version)
+    with registration_quietly():  # theme-promote prints the version
+        return str(mlflow.register_model(model_uri, name).version)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import train.tracking.env  # noqa: F401  (before mlflow)
+from train.tracking.env import registration_quietly  # before mlflow: its environment defaults
 import mlflow
 import numpy as np
 import pandas as pd
@@ -200,16 +200,17 @@ class MlflowTracking:
         # Sweep trials are not registered one by one: the sweep registers its best child.
         registered = None if in_sweep() else self.registered_model_name
         versions = package_versions()
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
-            artifacts={ARTIFACT_KEY: str(version_dir)},
-            code_paths=[str(Path(__file__).parents[1])],
-            signature=signature,
-            input_example=example,
-            pip_requirements=[f"{name}=={versions[name]}" for name in MODEL_PIP_REQUIREMENTS],
-            registered_model_name=registered or None,
-        )
+        with registration_quietly():  # the run's summary names the version
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
+                artifacts={ARTIFACT_KEY: str(version_dir)},
+                code_paths=[str(Path(__file__).parents[1])],
+                signature=signature,
+                input_example=example,
+                pip_requirements=[f"{name}=={versions[name]}" for name in MODEL_PIP_REQUIREMENTS],
+                registered_model_name=registered or None,
+            )
         mlflow.set_tag("model_uri", info.model_uri)  # how a sweep registers its best child
         if not registered:
             return None

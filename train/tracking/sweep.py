@@ -51,6 +51,8 @@ class SweepCallback(Callback):
         import mlflow
         from mlflow.tracking import MlflowClient
 
+        from train.tracking.env import registration_quietly
+
         client = MlflowClient()
         experiment_id = client.get_run(parent).info.experiment_id
         children = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent}'",
@@ -64,7 +66,8 @@ class SweepCallback(Callback):
             client.log_metric(parent, f"best/{self.metric}", best.data.metrics[self.metric])
             name = tracking.registered_model_name
             if name:
-                version = str(mlflow.register_model(best.data.tags["model_uri"], name).version)
+                with registration_quietly():  # the sweep's summary names the version
+                    version = str(mlflow.register_model(best.data.tags["model_uri"], name).version)
                 client.set_tag(parent, "best_model_version", version)
                 if tracking.promote_to_champion:
                     client.set_registered_model_alias(name, "champion", version)
