@@ -186,3 +186,20 @@ def test_a_deleted_experiment_says_how_to_restore_it(tmp_path):
     with pytest.raises(TrackingError, match=f"experiment 'theme-classifier' is deleted in {uri}; restore it with "
                                             f"`mlflow experiments restore --experiment-id {experiment}`"):
         MlflowTracking(uri, "theme-classifier").check()
+
+
+CHECK_STORE = ("import sys; from train.tracking.runs import MlflowTracking; "
+               "MlflowTracking(sys.argv[1], 'theme-classifier', artifact_location=sys.argv[2]).check()")
+
+
+@pytest.mark.slow
+def test_parallel_jobs_set_up_one_new_store_and_experiment_together(tmp_path):
+    """Four processes at once, three times: each creates or finds the store, the experiment and
+    its tags (racing to insert the same tag once failed one of them)."""
+    for attempt in range(3):
+        uri = f"sqlite:///{tmp_path}/{attempt}/mlflow.db"
+        jobs = [_popen("-c", CHECK_STORE, uri, f"file://{tmp_path}/{attempt}/artifacts") for _ in range(4)]
+        outputs = [job.communicate(timeout=300)[0] for job in jobs]
+        assert [job.returncode for job in jobs] == [0] * 4, outputs
+        [experiment] = [e for e in MlflowClient(uri).search_experiments() if e.name == "theme-classifier"]
+        assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"

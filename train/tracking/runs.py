@@ -127,7 +127,7 @@ class MlflowTracking:
                                     "train with tracking.experiment=<another name>")
             for key, value in EXPERIMENT_TAGS.items():  # the UI's classic mode, the compare view, a description
                 if experiment.tags.get(key) != value and (key != "mlflow.note.content" or key not in experiment.tags):
-                    client.set_experiment_tag(experiment.experiment_id, key, value)  # a description edited in the UI stays
+                    _set_experiment_tag(client, experiment.experiment_id, key, value)  # an edited description stays
             mlflow.set_experiment(experiment_id=experiment.experiment_id)
         except TrackingError:
             raise
@@ -218,6 +218,15 @@ class MlflowTracking:
         if self.promote_to_champion:
             MlflowClient().set_registered_model_alias(registered, "champion", version)
         return version
+
+
+def _set_experiment_tag(client: MlflowClient, experiment_id: str, key: str, value: str) -> None:
+    """Set a tag that parallel jobs set too: the loser of the race to insert it finds it there."""
+    try:
+        client.set_experiment_tag(experiment_id, key, value)
+    except MlflowException:
+        if key not in client.get_experiment(experiment_id).tags:
+            raise
 
 
 def _check_server(uri: str) -> None:
