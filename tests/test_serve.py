@@ -278,6 +278,9 @@ class BlockingPredictor:
         self.release.wait(timeout=30)
         return self._predictor.scores(texts)
 
+    def themes_over_threshold(self, scores):
+        return self._predictor.themes_over_threshold(scores)
+
 
 def test_health_answers_while_a_request_is_scored(predictor):
     from train.runtime.serving import ScoringApp

@@ -384,7 +384,11 @@ class Predictor:
         """Themes over their thresholds: a list for one string, a list of lists for a list."""
         if isinstance(texts, str):
             return self._over_threshold(self._score_one(texts))
-        hits = self.scores(texts) >= np.fromiter(self.thresholds.values(), dtype=np.float64)
+        return self.themes_over_threshold(self.scores(texts))
+
+    def themes_over_threshold(self, scores: np.ndarray) -> list[list[str]]:
+        """Per row of ``scores`` (as ``scores`` gives them), the themes at or over their thresholds."""
+        hits = scores >= np.fromiter(self.thresholds.values(), dtype=np.float64)
         return [list(compress(self.themes, row)) for row in hits.tolist()]
 
     def _over_threshold(self, scores: list[float]) -> list[str]:

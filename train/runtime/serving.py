@@ -17,9 +17,7 @@ import csv
 import io
 import json
 import logging
-from itertools import compress
 
-import numpy as np
 
 from train.runtime.predictor import Predictor
 
@@ -50,7 +48,6 @@ class ScoringApp:
         self.predictor, self.max_bytes, self.max_rows = predictor, max_bytes, max_rows
         # A CSV text may be as long as a JSON one: the csv module's own field limit is 128 KiB (process-wide).
         csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
-        self._thresholds = np.fromiter(predictor.thresholds.values(), dtype=np.float64)
         model = {key: predictor.info[key] for key in ("name", "run_id", "model_version", "created")
                  if key in predictor.info}
         self._health = _json_body({"status": "ok", "model": model, "themes": list(predictor.themes)})
@@ -110,14 +107,12 @@ class ScoringApp:
 
     def rows(self, texts: list[str]) -> list[dict]:
         """One row per text, as the MLflow pyfunc's ``predict_frame`` gives it: the themes over
-        their thresholds, then a score per theme (scored once, compared as ``Predictor.predict`` does)."""
+        their thresholds, then a score per theme (scored once)."""
         if not texts:
             return []
-        themes = self.predictor.themes
         scores = self.predictor.scores(texts)
-        hits = (scores >= self._thresholds).tolist()
-        return [{"themes": list(compress(themes, hit)), **dict(zip(themes, row))}
-                for row, hit in zip(scores.tolist(), hits)]
+        return [{"themes": labels, **dict(zip(self.predictor.themes, row))}
+                for labels, row in zip(self.predictor.themes_over_threshold(scores), scores.tolist())]
 
 
 class _Disconnected(Exception):

@@ -34,6 +34,7 @@ class ThemeModel(mlflow.pyfunc.PythonModel):
 
 def predict_frame(predictor: Predictor, texts: list[str]) -> pd.DataFrame:
     """One row per text: its themes, then a score column per theme."""
-    frame = pd.DataFrame(predictor.scores(texts), columns=list(predictor.themes))
-    frame.insert(0, "themes", predictor.predict(texts))
+    scores = predictor.scores(texts)  # scored once, for the themes and the score columns
+    frame = pd.DataFrame(scores, columns=list(predictor.themes))
+    frame.insert(0, "themes", predictor.themes_over_threshold(scores))
     return frame
