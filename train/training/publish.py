@@ -51,10 +51,12 @@ def write_version(target: Path, spec: dict, vocabularies: list, weights: dict[st
     return pending
 
 
-def _seal(folder: Path) -> None:
-    """Write the manifest of the folder's files (and its signature, with a key); files read-only to others."""
+def _seal(folder: Path, known: dict[str, str] | None = None) -> None:
+    """Write the manifest of the folder's files (and its signature, with a key); files read-only
+    to others. ``known``: checksums of files that have not changed since, not hashed again."""
     files = sorted(p for p in folder.iterdir() if p.name not in (MANIFEST_FILE, SIGNATURE_FILE))
-    manifest = json.dumps({"sha256": {p.name: sha256_file(p) for p in files}}, indent=2)
+    checksums = {p.name: (known or {}).get(p.name) or sha256_file(p) for p in files}
+    manifest = json.dumps({"sha256": checksums}, indent=2)
     (folder / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
     if os.environ.get(KEY_ENV):
         (folder / SIGNATURE_FILE).write_text(sign(manifest.encode(), os.environ[KEY_ENV]), encoding="ascii")
@@ -67,7 +69,8 @@ def stamp(pending: Path, fields: dict) -> None:
     is logged) and seal it again."""
     spec = json.loads((pending / SPEC_FILE).read_text(encoding="utf-8")) | fields
     (pending / SPEC_FILE).write_text(json.dumps(spec, indent=2), encoding="utf-8")
-    _seal(pending)
+    known = json.loads((pending / MANIFEST_FILE).read_text(encoding="utf-8"))["sha256"]
+    _seal(pending, {name: digest for name, digest in known.items() if name != SPEC_FILE})
 
 
 def discard(version: Path) -> None:
