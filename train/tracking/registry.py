@@ -172,5 +172,11 @@ def _version_of_run(client: MlflowClient, name: str, run_id: str) -> str:
     model_uri = client.get_run(run_id).data.tags.get("model_uri")
     if model_uri is None:
         raise TrackingError(f"run {run_id} logged no model; choose a run of a training")
-    with registration_quietly():  # theme-promote prints the version
+    return register(model_uri, name)
+
+
+def register(model_uri: str, name: str) -> str:
+    """Register a logged model as a new version of ``name``; its number. MLflow's own notes on
+    stderr are left out: the caller's summary names the version."""
+    with registration_quietly():
         return str(mlflow.register_model(model_uri, name).version)

@@ -48,10 +48,9 @@ class SweepCallback(Callback):
         parent = os.environ.pop(PARENT_RUN_ENV, None)
         if parent is None:
             return
-        import mlflow
         from mlflow.tracking import MlflowClient
 
-        from train.tracking.env import registration_quietly
+        from train.tracking.registry import register
 
         client = MlflowClient()
         experiment_id = client.get_run(parent).info.experiment_id
@@ -66,8 +65,7 @@ class SweepCallback(Callback):
             client.log_metric(parent, f"best/{self.metric}", best.data.metrics[self.metric])
             name = tracking.registered_model_name
             if name:
-                with registration_quietly():  # the sweep's summary names the version
-                    version = str(mlflow.register_model(best.data.tags["model_uri"], name).version)
+                version = register(best.data.tags["model_uri"], name)
                 client.set_tag(parent, "best_model_version", version)
                 if tracking.promote_to_champion:
                     client.set_registered_model_alias(name, "champion", version)
@@ -81,26 +79,30 @@ class SweepCallback(Callback):
         print(f"{summary}\ncompare the jobs: `mlflow ui`, then {tracking.compare_url(experiment_id, view, charts=True)}")
 
 
-def job_rows(children, metric: str) -> list[dict]:
-    """One row per job, best first: its overrides, headline metrics, status and seconds."""
+def summary_metrics(metric: str) -> list[str]:
+    """The sweep's metric, then the headline metrics."""
     from train.training.evaluation import HEADLINE_METRICS
 
+    return list(dict.fromkeys((metric, *HEADLINE_METRICS)))
+
+
+def job_rows(children, metric: str) -> list[dict]:
+    """One row per job, best first: its overrides, headline metrics, status and seconds."""
     rows = []
     for child in children:
         info, metrics = child.info, child.data.metrics
         seconds = (info.end_time - info.start_time) / 1000 if info.end_time else float("nan")
         rows.append({"job": child.info.run_name or child.info.run_id, "run_id": info.run_id, "status": info.status,
-                     **{name: metrics.get(name, float("nan")) for name in dict.fromkeys((metric, *HEADLINE_METRICS))},
+                     **{name: metrics.get(name, float("nan")) for name in summary_metrics(metric)},
                      "seconds": seconds})
     return rows
 
 
 def sweep_summary(parent: str, rows: list[dict], metric: str, best, version: str | None, name: str | None) -> str:
     """The table printed at the end of a sweep: every job, then the best one and its version."""
-    from train.training.evaluation import HEADLINE_METRICS
     from train.training.report import swept_settings
 
-    columns = list(dict.fromkeys((metric, *HEADLINE_METRICS)))
+    columns = summary_metrics(metric)
     labels = [" ".join(f"{k}={v}" for k, v in s.items()) or r["job"]
               for s, r in zip(swept_settings([r["job"] for r in rows]), rows)]
     width = max([len("job"), *map(len, labels)])
