@@ -12,9 +12,9 @@ expression from a file.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Sequence
-from itertools import accumulate
+
+import ahocorasick
 
 from train.runtime.errors import ModelFileError
 
@@ -263,51 +263,31 @@ class Cues:
             raise ModelFileError(f"cue set {cue_set!r} has no cues for {', '.join(unknown)}")
         self.themes = list(themes)
         self._rules = [_Theme(patterns[t]["positive"], patterns[t]["negative"]) for t in self.themes]
-        # Every gate literal of every theme is found in one pass: a pattern shaped as a trie of
-        # them, looked for at each position. A literal that begins with another one is replaced
-        # by it (a weaker gate, never a wrong one), so at most one literal starts at a position.
+        # Every gate literal of every theme is found in one pass over a text, with an
+        # Aho-Corasick automaton (in C): a bit per literal, a mask per text.
         literals = sorted({literal for rule in self._rules for needs in (rule.positive_needs, rule.negative_needs)
                            for literal in needs or ()})
-        kept, shortest = [], {}  # sorted, a literal comes after its prefixes and before what follows them
-        for literal in literals:
-            if not kept or not literal.startswith(kept[-1]):
-                kept.append(literal)
-            shortest[literal] = kept[-1]
-        if not kept or any("\n" in literal for literal in kept):  # texts are searched joined by newlines
-            raise ModelFileError(f"cue set {cue_set!r} needs gate literals without newlines")
-        self._bit = {literal: 1 << i for i, literal in enumerate(kept)}
-        self._gates = [tuple(None if needs is None else sum({self._bit[shortest[n]] for n in needs})
+        bit = {literal: 1 << i for i, literal in enumerate(literals)}
+        self._gates = [tuple(None if needs is None else sum(bit[n] for n in needs)
                              for needs in (rule.negative_needs, rule.positive_needs)) for rule in self._rules]
-        self._literals = re.compile(f"(?=({_trie(kept)}))")
+        automaton = ahocorasick.Automaton()
+        for literal, value in bit.items():
+            automaton.add_word(literal, value)
+        automaton.make_automaton()
+        self._find = automaton.iter if literals else lambda text: ()  # (end, bit) of each literal found
 
     def hits(self, text: str) -> list[int]:
         """Indices (into ``themes``) of the themes whose cues ``text`` contains."""
         return self.hits_many([text])[0]
 
     def hits_many(self, texts: Sequence[str]) -> list[list[int]]:
-        """``hits`` of each text, the gate literals of all found in one search."""
-        lowered = [text.lower() for text in texts]
-        starts = list(accumulate((len(text) + 1 for text in lowered[:-1]), initial=0))
-        present = [0] * len(lowered)
-        bit = self._bit
-        for match in self._literals.finditer("\n".join(lowered)):  # no literal holds a newline
-            present[bisect_right(starts, match.start()) - 1] |= bit[match.group(1)]
-        gates, rules = self._gates, self._rules
-        return [[i for i, (rule, (blank, hit)) in enumerate(zip(rules, gates))
-                 if rule.hit(text, blank is None or blank & mask != 0, hit is None or hit & mask != 0)]
-                for text, mask in zip(lowered, present)]
-
-
-def _trie(literals: Sequence[str]) -> str:
-    """A pattern that matches exactly the given prefix-free literals, branching on one character at a time."""
-    tree: dict = {}
-    for literal in literals:
-        node = tree
-        for char in literal:
-            node = node.setdefault(char, {})
-
-    def pattern(node: dict) -> str:
-        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items())]
-        return "" if not branches else branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
-
-    return pattern(tree)
+        """``hits`` of each text."""
+        gates, rules, find = self._gates, self._rules, self._find
+        out = []
+        for text in texts:
+            text, mask = text.lower(), 0
+            for _, bit in find(text):
+                mask |= bit
+            out.append([i for i, (rule, (blank, hit)) in enumerate(zip(rules, gates))
+                        if rule.hit(text, blank is None or blank & mask != 0, hit is None or hit & mask != 0)])
+        return out
