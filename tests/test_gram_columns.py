@@ -24,6 +24,10 @@ VECTORIZERS = {
     "char_wb-2-5": dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, strip_accents="unicode",
                         min_df=2),
     "char_wb-4-7-short-words-no-idf": dict(analyzer="char_wb", ngram_range=(4, 7), use_idf=False, norm=None),
+    # additive blocks (counts times weights, L1-normalised or not): a sum over n-gram occurrences
+    "word-1-2-l1": dict(analyzer="word", ngram_range=(1, 2), norm="l1", strip_accents="unicode"),
+    "char_wb-2-5-l1": dict(analyzer="char_wb", ngram_range=(2, 5), norm="l1", strip_accents="unicode", min_df=2),
+    "char-2-4-l1-no-idf": dict(analyzer="char", ngram_range=(2, 4), norm="l1", use_idf=False),
 }
 REAL = [r["text"] for r in read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)]
 
@@ -74,16 +78,19 @@ def test_generated_texts_score_as_scikit_learn(fitted, name, texts):
     np.testing.assert_allclose(list(predictor.predict_proba(texts[0]).values()), expected[0], rtol=0, atol=1e-9)
 
 
-def test_the_word_cache_starts_afresh_at_its_limit_with_the_same_answers(fitted, monkeypatch):
+@pytest.mark.parametrize("name", ["char_wb-2-5", "char_wb-2-5-l1"])  # n-gram columns per word; sums per word
+def test_the_word_cache_starts_afresh_at_its_limit_with_the_same_answers(fitted, monkeypatch, name):
     import train.runtime.predictor as module
 
-    pipeline, _, path = fitted["char_wb-2-5"]
+    pipeline, _, path = fitted[name]
     monkeypatch.setattr(module, "WORD_CACHE", 50)  # a few sentences' words
     small = Predictor.load(path)
     texts = REAL[:400]
     batches = np.vstack([small.scores(texts[i:i + 7]) for i in range(0, len(texts), 7)])
     np.testing.assert_allclose(batches, pipeline.predict_proba(texts), rtol=0, atol=1e-9)
-    held = len(small._blocks[0]._columns._index)
+    block = small._blocks[0]
+    assert (block._word_sums is not None) == block.additive == name.endswith("-l1")
+    held = len((block._columns or block._word_sums)._index)
     last_batch_words = {w for t in texts[399 // 7 * 7:] for w in t.lower().split()}
     assert held <= max(50, 2 * len(last_batch_words))  # started afresh: not every word of the 400 texts
 
@@ -107,10 +114,11 @@ def test_a_large_vocabulary_fills_its_term_rows_on_demand_with_the_same_answers(
     assert block._token_terms is None  # built by the first batch
 
 
-def test_threads_sharing_one_predictor_get_the_serial_answers(fitted, monkeypatch):
+@pytest.mark.parametrize("name", ["char_wb-2-5", "char_wb-2-5-l1"])
+def test_threads_sharing_one_predictor_get_the_serial_answers(fitted, monkeypatch, name):
     import train.runtime.predictor as module
 
-    pipeline, _, path = fitted["char_wb-2-5"]
+    pipeline, _, path = fitted[name]
     monkeypatch.setattr(module, "WORD_CACHE", 300)  # clears often, while other threads read
     shared = Predictor.load(path)
     texts = REAL[:600]

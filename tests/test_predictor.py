@@ -105,7 +105,8 @@ def test_large_batches_in_two_processes_give_the_same_answers(trained):
     assert parallel.predict(texts) == serial.predict(texts)
 
 
-def test_hashed_model_with_colliding_terms_scores_exactly(tmp_path):
+@pytest.mark.parametrize("norm", ["l2", "l1"])  # l1: the additive path, where occurrences just add up
+def test_hashed_model_with_colliding_terms_scores_exactly(tmp_path, norm):
     from sklearn.feature_extraction.text import HashingVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
@@ -117,7 +118,7 @@ def test_hashed_model_with_colliding_terms_scores_exactly(tmp_path):
     records = read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)[::4]
     texts, y = [r["text"] for r in records], label_matrix([r["labels"] for r in records], THEMES)
     # 64 columns: most sentences have several terms in one column
-    pipeline = Pipeline([("features", HashingVectorizer(n_features=64, alternate_sign=False)),
+    pipeline = Pipeline([("features", HashingVectorizer(n_features=64, alternate_sign=False, norm=norm)),
                          ("classifier", OneVsRestClassifier(LogisticRegression(max_iter=500)))]).fit(texts, y)
     loaded = Predictor.load(export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path / "m"))
     expected = pipeline.predict_proba(texts[:200])

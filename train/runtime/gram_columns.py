@@ -1,4 +1,5 @@
-"""The vocabulary columns of a batch's n-grams, found with a few NumPy calls per batch.
+"""The vocabulary columns of a batch's n-grams, or their summed weights, found with a few
+NumPy calls per batch.
 
 Cutting every n-gram of every sentence into a string and looking each up in a dict costs
 about a microsecond an n-gram, and a sentence has hundreds of character n-grams. Two
@@ -11,6 +12,10 @@ facts avoid most of that work:
 - a word n-gram is a tuple of tokens, so ``TokenColumns`` numbers the vocabulary's tokens
   1..T and finds an n-gram by the base-(T+1) number of its tokens' ids: each token is
   looked up once, and the n-grams are arithmetic on arrays.
+
+Where a block's score is a plain sum over its n-gram occurrences (``WordSums``: counts times
+weights, L1-normalised or not), a char_wb word's n-grams add up to one row per word, and a
+text is the sum of its words' rows: no n-gram is cut or counted after a word's first sight.
 """
 
 from __future__ import annotations
@@ -90,11 +95,69 @@ class WordColumns:
         index.update(zip(new, range(first, first + len(new))))
 
 
+class WordSums:
+    """Per distinct word, the sum of its in-vocabulary n-grams' weight rows, in one array.
+
+    ``weight_rows(columns)`` gives the rows (one per column, ``width`` values each). Words are
+    kept until ``limit`` of them are held, then the next batch starts afresh, as in ``WordColumns``."""
+
+    def __init__(self, grams_of: Callable[[str], list[str]], vocabulary: dict[str, int],
+                 weight_rows: Callable[[np.ndarray], np.ndarray], width: int, limit: int):
+        self._grams_of, self._vocabulary, self._weight_rows, self._limit = grams_of, vocabulary, weight_rows, limit
+        self._index: dict[str, int] = {}
+        self._sums = np.zeros((1 << 12, width))  # word i's summed row: sums[i]
+        self._lock = threading.Lock()
+
+    def sums(self, texts_words: Sequence[list[str]]) -> np.ndarray:
+        """The summed rows of each text's words (zeros for a text without words)."""
+        lengths = np.fromiter(map(len, texts_words), dtype=np.int64, count=len(texts_words))
+        words = list(chain.from_iterable(texts_words))
+        out = np.zeros((len(texts_words), self._sums.shape[1]))
+        with self._lock:  # threads share the cache: none reads while one adds or clears words
+            ids = np.fromiter(map(self._index.get, words, repeat(-1)), dtype=np.int64, count=len(words))
+            if (ids < 0).any():
+                self._learn(words)
+                ids = np.fromiter(map(self._index.__getitem__, words), dtype=np.int64, count=len(words))
+            rows = self._sums[ids]
+        some = lengths > 0  # reduceat sums from each start to the next: texts without words are skipped
+        if len(words):
+            out[some] = np.add.reduceat(rows, (np.cumsum(lengths) - lengths)[some], axis=0)
+        return out
+
+    def one(self, words: list[str]) -> np.ndarray:
+        """The summed rows of one text's words."""
+        with self._lock:
+            ids = list(map(self._index.get, words))
+            if None in ids:
+                self._learn(words)
+                ids = list(map(self._index.__getitem__, words))
+            return self._sums[ids].sum(axis=0)
+
+    def _learn(self, words: list[str]) -> None:
+        """Add the rows of the words not held yet; start afresh first if they would pass the limit."""
+        index = self._index
+        new = [word for word in dict.fromkeys(words) if word not in index]
+        if len(index) + len(new) > self._limit and index:
+            index.clear()
+            new = list(dict.fromkeys(words))
+        get, grams_of = self._vocabulary.get, self._grams_of
+        columns = [[c for c in map(get, grams_of(word)) if c is not None] for word in new]
+        lengths = np.fromiter(map(len, columns), dtype=np.int64, count=len(columns))
+        flat = np.fromiter(chain.from_iterable(columns), dtype=np.int64, count=int(lengths.sum()))
+        first, some = len(index), lengths > 0
+        self._sums = _fitted(self._sums, first, first + len(new))
+        added = np.zeros((len(new), self._sums.shape[1]))
+        if len(flat):  # each word's columns are one run; words without any stay zero
+            added[some] = np.add.reduceat(self._weight_rows(flat), (np.cumsum(lengths) - lengths)[some], axis=0)
+        self._sums[first:first + len(new)] = added
+        index.update(zip(new, range(first, first + len(new))))
+
+
 def _fitted(array: np.ndarray, used: int, needed: int) -> np.ndarray:
     """``array``, or a copy of its first ``used`` items with room for ``needed``, growing by doubling."""
     if needed <= len(array):
         return array
-    grown = np.zeros(max(2 * len(array), needed), dtype=array.dtype)
+    grown = np.zeros((max(2 * len(array), needed), *array.shape[1:]), dtype=array.dtype)
     grown[:used] = array[:used]
     return grown
 
