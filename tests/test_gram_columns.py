@@ -96,13 +96,12 @@ def test_the_word_cache_starts_afresh_at_its_limit_with_the_same_answers(fitted,
 
 
 @pytest.mark.parametrize("name", [n for n in VECTORIZERS if n.startswith("word")])
-def test_a_large_vocabulary_fills_its_term_rows_on_demand_with_the_same_answers(fitted, name, monkeypatch):
-    """Above EAGER_ROWS terms, term weights are made as terms come (bounded by TERM_CACHE)
-    and the token columns at the first batch: nothing of that is built at load."""
+def test_term_rows_are_made_as_terms_come_with_the_same_answers_past_their_limit(fitted, name, monkeypatch):
+    """Term weights are made as terms come (bounded by TERM_CACHE) and the token columns at
+    the first batch: nothing of that is built at load."""
     import train.runtime.predictor as module
 
     pipeline, _, path = fitted[name]
-    monkeypatch.setattr(module, "EAGER_ROWS", 0)
     monkeypatch.setattr(module, "TERM_CACHE", 40)
     large = Predictor.load(path)
     block = large._blocks[0]

@@ -24,7 +24,8 @@ def run(tmp_path, small_corpus, *overrides):
 
 
 COMBINATIONS = [(f, m) for f in options("features") for m in options("model")]
-FAST = {("word_char_cues", "linear_svc"), ("word", "logreg"), ("char", "ridge"), ("hashing", "sgd")}
+FAST = {("word_char_cues", "linear_svc"), ("word_char_cues_l1", "linear_svc"), ("word", "logreg"), ("char", "ridge"),
+        ("hashing", "sgd")}
 
 
 @pytest.mark.parametrize("features, model", [

@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import ahocorasick
-
 from train.runtime.errors import ModelFileError
 
 _ = r"[- ]?"  # "e-visa", "e visa", "evisa"; "counter-terrorism", "counterterrorism"
@@ -270,6 +268,8 @@ class Cues:
         bit = {literal: 1 << i for i, literal in enumerate(literals)}
         self._gates = [tuple(None if needs is None else sum(bit[n] for n in needs)
                              for needs in (rule.negative_needs, rule.positive_needs)) for rule in self._rules]
+        import ahocorasick  # only models with cue features need it
+
         automaton = ahocorasick.Automaton()
         for literal, value in bit.items():
             automaton.add_word(literal, value)

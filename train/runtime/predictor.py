@@ -33,7 +33,6 @@ URI_SCHEMES = "theme_classifier.model_uris"  # entry points: URI scheme -> funct
 BATCH_CHUNK = 4096  # sentences vectorised together
 PARALLEL_MIN = 20_000  # below this, starting work in other processes costs more than it saves
 TERM_CACHE = 1_000_000  # hashed and large models: terms whose weights are kept at hand
-EAGER_ROWS = 250_000  # vocabularies up to this size build every term's weights at load (fast in C)
 WORD_CACHE = 200_000  # char_wb blocks: words whose n-gram columns are kept at hand
 # What a model says of itself: its export, MLflow run, registered version and training data.
 INFO_FIELDS = ("name", "created", "run_id", "model_version", "versions", "data_fingerprint", "normalisation")
@@ -181,18 +180,16 @@ class _Block:
         (b*b for l2, b for l1); and, for hashed models, the terms met so far that share a
         column with another (None: terms never share a row).
 
-        Vocabulary models of up to EAGER_ROWS terms get every row up front; larger ones, and
-        hashed models, fill theirs as terms come (hashed: one tuple per column, shared by
-        colliding terms), up to TERM_CACHE terms."""
+        Rows are made as terms come, up to TERM_CACHE terms (out-of-vocabulary ones as None),
+        not at load: building a row per term costs a model of 100,000 terms 0.1 s at load, more
+        than a fresh process takes to label its first sentences without them. Hashed models
+        keep one tuple per column, shared by colliding terms."""
         l2 = self.norm == "l2"
         if self.vocabulary is not None:
             base = self.idf if self.idf is not None else np.ones(self.width)
-            if self.width <= EAGER_ROWS:
-                columns = (base * base if l2 else base, *(self.coef * base[:, None]).T)
-                return _Rows(zip(self.vocabulary, zip(*(c.tolist() for c in columns)))), None  # tuples built in C
             vocabulary, weighted, norm_part = self.vocabulary, self.coef, base * base if l2 else base
 
-            class LazyRows(_Rows):
+            class LazyRows(dict):
                 def __missing__(self, term: str) -> tuple[float, ...] | None:
                     column = vocabulary.get(term)
                     row = None if column is None else (float(norm_part[column]),
@@ -254,8 +251,7 @@ class _Block:
             return cached
         rows, colliding = self._term_rows()
         shared = colliding is not None
-        # a term of no column: None (eager rows hold every term: dict.get, with no call to __missing__)
-        get = rows.get if type(rows) is _Rows else rows.__getitem__
+        get = rows.__getitem__  # a term of no column: None
         analyze, binary, sublinear, norm, l2 = self.analyze, self.binary, self.sublinear_tf, self.norm, self.norm == "l2"
 
         if self.additive:
@@ -292,13 +288,6 @@ class _Block:
             return [x / scale for x in sums[1:]]
 
         return one
-
-
-class _Rows(dict):
-    """Term rows: a term without one (out of the vocabulary) is None."""
-
-    def __missing__(self, term: str) -> None:
-        return None
 
 
 class _CueBlock:
