@@ -110,7 +110,8 @@ def test_every_cli_reports_user_errors_in_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_the_base_wheel_installs_alone_and_predicts(trained, tmp_path):
-    """The wheel without extras: NumPy and mmh3, theme-predict and Predictor, nothing of the training stack."""
+    """The wheel without extras: NumPy, mmh3 and pyahocorasick, theme-predict and Predictor, nothing of the
+    training stack."""
     wheel_dir, venv, source = tmp_path / "wheel", tmp_path / "venv", tmp_path / "source"
     # Built from a copy of the checkout's files: a build in place leaves build/ in the project.
     for name in subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split():
@@ -126,7 +127,7 @@ def test_the_base_wheel_installs_alone_and_predicts(trained, tmp_path):
     assert pip.returncode == 0, pip.stderr[-2000:]
     listed = subprocess.run([str(venv / "bin" / "pip"), "list", "--format=json"], capture_output=True, text=True)
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
-    assert {"numpy", "mmh3", "theme-classifier"} <= names and not names & {"scikit-learn", "mlflow", "hydra-core"}
+    assert {"numpy", "mmh3", "pyahocorasick", "theme-classifier"} <= names and not names & {"scikit-learn", "mlflow", "hydra-core"}
     done = subprocess.run([str(venv / "bin" / "theme-predict"), "--model", str(trained.export_dir),
                            "Airlines resumed flights to Kabul."], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr

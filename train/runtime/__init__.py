@@ -1,6 +1,7 @@
 """The exported model at run time: the model-folder format, analyzers and ``Predictor``.
 
-Standard library, NumPy and (for hashed features) mmh3 only; nothing else of the package.
+Standard library, NumPy, and what a model's features need (mmh3 for hashed features,
+pyahocorasick for cue features) only; nothing else of the package.
 """
 
 from train.runtime.errors import ModelFileError

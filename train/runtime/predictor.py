@@ -95,7 +95,7 @@ class _Block:
         if self.additive:  # each occurrence adds its column's weight row
             weights = self._weight_rows(cols)
             sums = np.column_stack([np.bincount(rows, weights=w, minlength=len(texts)) for w in weights.T])
-            return self._normalised(sums.reshape(len(texts), -1))
+            return self._normalised(sums)
         rows, cols, values = self._weighted(rows, cols, len(texts))
         contributions = np.take(self.coef, cols, axis=0)
         contributions *= values[:, None]

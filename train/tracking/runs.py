@@ -44,7 +44,8 @@ EXPERIMENT_TAGS = {
 }
 PARENT_RUN_ENV = "THEME_CLASSIFIER_SWEEP_RUN_ID"  # set by the sweep callback, read by every job
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
-MODEL_PIP_REQUIREMENTS = ("mlflow", "numpy", "pandas")  # the pyfunc needs no scikit-learn
+# the pyfunc needs no scikit-learn; the predictor's own dependencies: hashed features, cue features
+MODEL_PIP_REQUIREMENTS = ("mlflow", "numpy", "pandas", "mmh3", "pyahocorasick")
 REPORTED_SPLITS = ("realcopy_test", "test")  # splits with plots and a table of misclassified sentences
 
 

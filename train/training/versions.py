@@ -7,7 +7,7 @@ from importlib import metadata
 
 PACKAGES = (
     "theme-classifier", "scikit-learn", "numpy", "scipy", "pandas", "datasets", "hydra-core", "mlflow", "pysbd",
-    "iterative-stratification",
+    "iterative-stratification", "mmh3", "pyahocorasick",
 )
 
 
