@@ -46,10 +46,11 @@ def _default_tokens(text: str, findall: Callable[[str], list[str]]) -> list[str]
 
 
 def _word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
-    grams = tokens if min_n == 1 else []
+    grams = tokens if min_n == 1 else []  # the tokens' own list: it grows past count
     count = len(tokens)
     for n in range(max(min_n, 2), min(max_n, count) + 1):
-        grams.extend(" ".join(tokens[i : i + n]) for i in range(count - n + 1))
+        # the n-grams starting at each position: n shifted slices zipped, joined in C
+        grams.extend(map(" ".join, zip(*(tokens[k:count] for k in range(n)))))
     return grams
 
 
