@@ -6,7 +6,7 @@
     theme-predict --format tsv --file sentences.txt > scored.tsv   # or --format table, to read
     theme-predict --info                      # which export, MLflow run and registered version
 
-Works in the base install (NumPy only); ``models:/`` URIs need the ``[train]`` extra.
+Works in the base install (NumPy, mmh3, pyahocorasick); ``models:/`` URIs need the ``[train]`` extra.
 """
 
 from __future__ import annotations

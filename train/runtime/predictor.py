@@ -1,4 +1,5 @@
-"""The exported theme classifier: load it and label sentences, with NumPy and the standard library only.
+"""The exported theme classifier: load it and label sentences, with NumPy, the standard library, and
+pyahocorasick for cue features or mmh3 for hashed ones.
 
     from train import Predictor
     predictor = Predictor.load("models/theme-classifier")
