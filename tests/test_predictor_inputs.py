@@ -89,3 +89,30 @@ def test_a_batch_answers_like_one_sentence_at_a_time_in_any_order(predictor, tex
     batch = predictor.predict_proba([texts[i] for i in order])
     for position, i in enumerate(order):
         assert batch[position] == pytest.approx(one_by_one[i], abs=1e-12)
+
+
+def test_scores_far_from_zero_raise_no_overflow(tmp_path):
+    """An unnormalised block on a long text drives the log-odds far below zero: the batch path
+    gives 0, not an overflow warning (an error where warnings are errors)."""
+    import warnings
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import Pipeline
+
+    from conftest import ROOT
+    from train.data.corpus import label_matrix, read_records
+    from train.training.publish import export_predictor
+
+    records = read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)[::8]
+    texts, y = [r["text"] for r in records], label_matrix([r["labels"] for r in records], THEMES)
+    pipeline = Pipeline([("features", TfidfVectorizer(norm=None)),
+                         ("classifier", OneVsRestClassifier(LogisticRegression(max_iter=300)))]).fit(texts, y)
+    loaded = Predictor.load(export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path / "m"))
+    long = ["the weather was mild " * 2000, "tariffs on steel " * 2000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = loaded.scores(long)
+    np.testing.assert_allclose(scores, pipeline.predict_proba(long), rtol=0, atol=1e-9)
+    assert scores.min() < 1e-100  # far enough from zero that 1 / (1 + exp(-z)) would overflow

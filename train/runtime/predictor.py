@@ -395,7 +395,9 @@ class Predictor:
         decision = np.tile(self._intercept, (n, 1))  # texts x themes
         for block in self._blocks:
             decision += block.decisions(texts)
-        probabilities = 1.0 / (1.0 + np.exp(-(self._scale * decision + self._offset)))
+        z = self._scale * decision + self._offset
+        e = np.exp(-np.abs(z))  # never overflows: the logistic of z from exp(-|z|), as one sentence does
+        probabilities = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         probabilities[[not text.strip() for text in texts]] = 0.0  # no words, no evidence of any theme
         return probabilities
 
