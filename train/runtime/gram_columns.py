@@ -27,26 +27,70 @@ from itertools import chain, repeat
 import numpy as np
 
 
-class WordColumns:
-    """Per distinct word, the columns of its in-vocabulary n-grams (with repeats), in one flat array.
+class _WordCache:
+    """Per distinct word, what is made once from the columns of its in-vocabulary n-grams.
 
     Words are kept until ``limit`` of them are held; the next batch then starts afresh, so
-    memory stays bounded by the limit and one batch's words."""
+    memory stays bounded by the limit and one batch's words. Threads share the cache: none
+    reads while one adds or clears words."""
 
     def __init__(self, grams_of: Callable[[str], list[str]], vocabulary: dict[str, int], limit: int):
         self._grams_of, self._vocabulary, self._limit = grams_of, vocabulary, limit
         self._index: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def _ids(self, words: list[str]) -> np.ndarray:
+        """The words' places in the cache, learning the new ones (under the lock)."""
+        ids = np.fromiter(map(self._index.get, words, repeat(-1)), dtype=np.int64, count=len(words))
+        if (ids < 0).any():
+            self._learn(words)
+            ids = np.fromiter(map(self._index.__getitem__, words), dtype=np.int64, count=len(words))
+        return ids
+
+    def _id_list(self, words: list[str]) -> list[int]:
+        """``_ids`` as a list, with no NumPy call: for one text."""
+        ids = list(map(self._index.get, words))
+        if None in ids:
+            self._learn(words)
+            ids = list(map(self._index.__getitem__, words))
+        return ids
+
+    def _learn(self, words: list[str]) -> None:
+        """Add the words not held yet; start afresh first if they would pass the limit."""
+        index = self._index
+        new = [word for word in dict.fromkeys(words) if word not in index]
+        if len(index) + len(new) > self._limit and index:
+            index.clear()
+            self._forget()
+            new = list(dict.fromkeys(words))
+        get, grams_of = self._vocabulary.get, self._grams_of
+        first = len(index)
+        self._add(first, [[c for c in map(get, grams_of(word)) if c is not None] for word in new])
+        index.update(zip(new, range(first, first + len(new))))
+
+    def _forget(self) -> None:
+        """Drop what is kept besides the index when the cache starts afresh."""
+
+    def _add(self, first: int, columns: list[list[int]]) -> None:
+        """Keep what the words from place ``first`` on are made of, given their columns."""
+        raise NotImplementedError
+
+
+class WordColumns(_WordCache):
+    """Per distinct word, the columns of its in-vocabulary n-grams (with repeats), in one flat array."""
+
+    def __init__(self, grams_of: Callable[[str], list[str]], vocabulary: dict[str, int], limit: int):
+        super().__init__(grams_of, vocabulary, limit)
         self._bounds = np.zeros(1 << 12, dtype=np.int64)  # word i's columns: flat[bounds[i]:bounds[i + 1]]
         self._flat = np.zeros(1 << 16, dtype=np.uint32)  # a vocabulary never has 2**32 terms
         self._views: list[np.ndarray] = []  # word i's columns, for one text at a time
-        self._lock = threading.Lock()
 
     def columns(self, texts_words: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of every in-vocabulary n-gram of each text, given the text's words."""
         words = list(chain.from_iterable(texts_words))
         word_rows = np.repeat(np.arange(len(texts_words), dtype=np.uint32),
                               np.fromiter(map(len, texts_words), dtype=np.int64, count=len(texts_words)))
-        with self._lock:  # threads share the cache: none reads while one adds or clears words
+        with self._lock:
             ids = self._ids(words)
             starts = self._bounds[ids]
             lengths = self._bounds[ids + 1] - starts
@@ -58,99 +102,63 @@ class WordColumns:
         """The columns of one text's n-grams, unsorted: the batch path's result for one text,
         with the fewest NumPy calls (each costs microseconds, as much as the arithmetic)."""
         with self._lock:
-            ids = list(map(self._index.get, words))
-            if None in ids:
-                self._learn(words)
-                ids = list(map(self._index.__getitem__, words))
-            views = self._views
+            ids, views = self._id_list(words), self._views
             return np.concatenate([views[i] for i in ids]) if ids else np.zeros(0, dtype=np.uint32)
 
-    def _ids(self, words: list[str]) -> np.ndarray:
-        ids = np.fromiter(map(self._index.get, words, repeat(-1)), dtype=np.int64, count=len(words))
-        if (ids < 0).any():
-            self._learn(words)
-            ids = np.fromiter(map(self._index.__getitem__, words), dtype=np.int64, count=len(words))
-        return ids
+    def _forget(self) -> None:
+        self._views.clear()
 
-    def _learn(self, words: list[str]) -> None:
-        """Add the columns of the words not held yet; start afresh first if they would pass the limit."""
-        index = self._index
-        new = [word for word in dict.fromkeys(words) if word not in index]
-        if len(index) + len(new) > self._limit and index:
-            index.clear()
-            self._views.clear()
-            new = list(dict.fromkeys(words))
-        get, grams_of = self._vocabulary.get, self._grams_of
-        columns = [[c for c in map(get, grams_of(word)) if c is not None] for word in new]
-        first, used = len(index), int(self._bounds[len(index)])
+    def _add(self, first: int, columns: list[list[int]]) -> None:
+        used = int(self._bounds[first])
         added = np.fromiter(chain.from_iterable(columns), dtype=np.uint32)
         self._flat = _fitted(self._flat, used, used + len(added))
         self._flat[used:used + len(added)] = added
-        self._bounds = _fitted(self._bounds, first + 1, first + len(new) + 1)
+        self._bounds = _fitted(self._bounds, first + 1, first + len(columns) + 1)
         ends = used + np.cumsum([len(c) for c in columns], dtype=np.int64)
-        self._bounds[first + 1:first + len(new) + 1] = ends
+        self._bounds[first + 1:first + len(columns) + 1] = ends
         # views into the flat array; one that outlives a growth keeps the old array alive
         flat = self._flat
         self._views.extend(flat[start:end] for start, end in zip(chain([used], ends[:-1].tolist()), ends.tolist()))
-        index.update(zip(new, range(first, first + len(new))))
 
 
-class WordSums:
+class WordSums(_WordCache):
     """Per distinct word, the sum of its in-vocabulary n-grams' weight rows, in one array.
 
-    ``weight_rows(columns)`` gives the rows (one per column, ``width`` values each). Words are
-    kept until ``limit`` of them are held, then the next batch starts afresh, as in ``WordColumns``."""
+    ``weight_rows(columns)`` gives the rows (one per column, ``width`` values each)."""
 
     def __init__(self, grams_of: Callable[[str], list[str]], vocabulary: dict[str, int],
                  weight_rows: Callable[[np.ndarray], np.ndarray], width: int, limit: int):
-        self._grams_of, self._vocabulary, self._weight_rows, self._limit = grams_of, vocabulary, weight_rows, limit
-        self._index: dict[str, int] = {}
+        super().__init__(grams_of, vocabulary, limit)
+        self._weight_rows = weight_rows
         self._sums = np.zeros((1 << 12, width))  # word i's summed row: sums[i]
-        self._lock = threading.Lock()
 
     def sums(self, texts_words: Sequence[list[str]]) -> np.ndarray:
         """The summed rows of each text's words (zeros for a text without words)."""
-        lengths = np.fromiter(map(len, texts_words), dtype=np.int64, count=len(texts_words))
-        words = list(chain.from_iterable(texts_words))
-        out = np.zeros((len(texts_words), self._sums.shape[1]))
-        with self._lock:  # threads share the cache: none reads while one adds or clears words
-            ids = np.fromiter(map(self._index.get, words, repeat(-1)), dtype=np.int64, count=len(words))
-            if (ids < 0).any():
-                self._learn(words)
-                ids = np.fromiter(map(self._index.__getitem__, words), dtype=np.int64, count=len(words))
+        with self._lock:
+            ids = self._ids(list(chain.from_iterable(texts_words)))  # first: learning may grow the array
             rows = self._sums[ids]
-        some = lengths > 0  # reduceat sums from each start to the next: texts without words are skipped
-        if len(words):
-            out[some] = np.add.reduceat(rows, (np.cumsum(lengths) - lengths)[some], axis=0)
-        return out
+        return run_sums(rows, np.fromiter(map(len, texts_words), dtype=np.int64, count=len(texts_words)))
 
     def one(self, words: list[str]) -> np.ndarray:
         """The summed rows of one text's words."""
         with self._lock:
-            ids = list(map(self._index.get, words))
-            if None in ids:
-                self._learn(words)
-                ids = list(map(self._index.__getitem__, words))
+            ids = self._id_list(words)
             return self._sums[ids].sum(axis=0)
 
-    def _learn(self, words: list[str]) -> None:
-        """Add the rows of the words not held yet; start afresh first if they would pass the limit."""
-        index = self._index
-        new = [word for word in dict.fromkeys(words) if word not in index]
-        if len(index) + len(new) > self._limit and index:
-            index.clear()
-            new = list(dict.fromkeys(words))
-        get, grams_of = self._vocabulary.get, self._grams_of
-        columns = [[c for c in map(get, grams_of(word)) if c is not None] for word in new]
+    def _add(self, first: int, columns: list[list[int]]) -> None:
         lengths = np.fromiter(map(len, columns), dtype=np.int64, count=len(columns))
         flat = np.fromiter(chain.from_iterable(columns), dtype=np.int64, count=int(lengths.sum()))
-        first, some = len(index), lengths > 0
-        self._sums = _fitted(self._sums, first, first + len(new))
-        added = np.zeros((len(new), self._sums.shape[1]))
-        if len(flat):  # each word's columns are one run; words without any stay zero
-            added[some] = np.add.reduceat(self._weight_rows(flat), (np.cumsum(lengths) - lengths)[some], axis=0)
-        self._sums[first:first + len(new)] = added
-        index.update(zip(new, range(first, first + len(new))))
+        self._sums = _fitted(self._sums, first, first + len(columns))
+        self._sums[first:first + len(columns)] = run_sums(self._weight_rows(flat), lengths)
+
+
+def run_sums(rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The sums of consecutive runs of ``rows``, one per length (a run of length 0 sums to zeros)."""
+    out = np.zeros((len(lengths), rows.shape[1]))
+    some = lengths > 0  # reduceat sums from each start to the next: empty runs are skipped
+    if len(rows):
+        out[some] = np.add.reduceat(rows, (np.cumsum(lengths) - lengths)[some], axis=0)
+    return out
 
 
 def _fitted(array: np.ndarray, used: int, needed: int) -> np.ndarray:

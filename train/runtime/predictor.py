@@ -26,7 +26,7 @@ import numpy as np
 from train.runtime.analyzers import build_analyzer, build_units, char_wb_word_ngrams
 from train.runtime.cues import Cues
 from train.runtime.errors import ModelFileError
-from train.runtime.gram_columns import TokenColumns, WordColumns, WordSums
+from train.runtime.gram_columns import TokenColumns, WordColumns, WordSums, run_sums
 from train.runtime.model_folder import read_model_folder
 from train.runtime.normalise import NORMALISATION, normalise_text
 
@@ -226,17 +226,18 @@ class _Block:
         Plain Python over the term rows: for one short sentence of words NumPy's per-call
         cost outweighs the arithmetic. Character n-grams are ten times as many: there the
         word cache and a few NumPy calls win."""
+        l1 = self.norm == "l1"
+
+        def shares(sums: list[float]) -> list[float] | None:
+            """An additive block's summed row (mass, theme sums...) as log-odds shares."""
+            if not sums or not sums[0]:  # no n-gram in the vocabulary
+                return None
+            scale = sums[0] if l1 else 1.0
+            return [x / scale for x in sums[1:]]
+
         if self._word_sums is not None:
-            sums_of, units, l1 = self._word_sums.one, self._units, self.norm == "l1"
-
-            def summed(text: str) -> list[float] | None:
-                sums = sums_of(units(text)).tolist()
-                if not sums[0]:
-                    return None
-                scale = sums[0] if l1 else 1.0
-                return [x / scale for x in sums[1:]]
-
-            return summed
+            sums_of, units = self._word_sums.one, self._units
+            return lambda text: shares(sums_of(units(text)).tolist())
         if self._char_wb:
             coef, columns_of, units, values_of = self.coef, self._columns.one, self._units, self._one_text_values
 
@@ -255,16 +256,8 @@ class _Block:
         get = rows.__getitem__  # a term of no column: None
         analyze, binary, sublinear, norm, l2 = self.analyze, self.binary, self.sublinear_tf, self.norm, self.norm == "l2"
 
-        if self.additive:
-            def additive(text: str) -> list[float] | None:
-                found = [r for r in map(get, analyze(text)) if r]  # each occurrence adds its row
-                if not found:
-                    return None
-                sums = [sum(column) for column in zip(*found)]
-                scale = sums[0] if norm == "l1" else 1.0
-                return [x / scale for x in sums[1:]]
-
-            return additive
+        if self.additive:  # each occurrence adds its row
+            return lambda text: shares([sum(column) for column in zip(*(r for r in map(get, analyze(text)) if r))])
 
         def one(text: str) -> list[float] | None:
             grams = analyze(text)
@@ -469,12 +462,8 @@ class Predictor:
 
 
 def _row_sums(rows: np.ndarray, contributions: np.ndarray, n_texts: int) -> np.ndarray:
-    """Per text, the sum of its contributions (rows: each one's text, sorted)."""
-    out = np.zeros((n_texts, contributions.shape[1]))
-    if len(rows):  # each text's contributions are one run to sum
-        starts = _run_starts(rows)[:-1]
-        out[rows[starts]] = np.add.reduceat(contributions, starts, axis=0)
-    return out
+    """Per text, the sum of its contributions (rows: each one's text, sorted, so one run a text)."""
+    return run_sums(contributions, np.bincount(rows, minlength=n_texts))
 
 
 def _run_starts(keys: np.ndarray) -> np.ndarray:
