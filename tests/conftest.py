@@ -16,6 +16,23 @@ settings.load_profile("suite")
 
 ROOT = Path(__file__).resolve().parents[1]
 THEMES = ["aviation", "counterterrorism", "trade", "visas"]
+# The predictor's two ways of scoring: its C kernel (built at install where a C compiler is
+# present) and the NumPy path it takes without one. Exactness tests run on both.
+RUNTIME_PATHS = ["C kernel", "NumPy"]
+
+
+def load_predictor(path, runtime_path: str = "C kernel", **settings):
+    """``Predictor.load(path, **settings)`` on one of the RUNTIME_PATHS."""
+    from unittest.mock import patch
+
+    import train.runtime.predictor as module
+
+    if runtime_path == "NumPy":
+        with patch.object(module, "kernel", None):
+            return module.Predictor.load(path, **settings)
+    if module.kernel is None:
+        pytest.skip("the C kernel is not built in this install")
+    return module.Predictor.load(path, **settings)
 
 
 def isolated_overrides(tmp: Path, tracked: bool = True) -> list[str]:

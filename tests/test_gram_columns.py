@@ -11,10 +11,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from conftest import ROOT, THEMES
+from conftest import ROOT, RUNTIME_PATHS, THEMES, load_predictor
 from train.data.corpus import label_matrix, read_records
 from train.runtime.gram_columns import TokenColumns
-from train.runtime.predictor import Predictor
 from train.training.publish import export_predictor
 
 VECTORIZERS = {
@@ -28,12 +27,14 @@ VECTORIZERS = {
     "word-1-2-l1": dict(analyzer="word", ngram_range=(1, 2), norm="l1", strip_accents="unicode"),
     "char_wb-2-5-l1": dict(analyzer="char_wb", ngram_range=(2, 5), norm="l1", strip_accents="unicode", min_df=2),
     "char-2-4-l1-no-idf": dict(analyzer="char", ngram_range=(2, 4), norm="l1", use_idf=False),
+    "word-1-3-one-letter-tokens": dict(analyzer="word", ngram_range=(1, 3), token_pattern=r"(?u)\b\w+\b",
+                                       sublinear_tf=True),
 }
 REAL = [r["text"] for r in read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)]
 
 
 @pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
+def exported(tmp_path_factory):
     """Per setting, a pipeline fitted on an eighth of the bundled sentences and its export."""
     records = read_records(sorted((ROOT / "data").glob("*.jsonl")), THEMES)[::8]
     texts, y = [r["text"] for r in records], label_matrix([r["labels"] for r in records], THEMES)
@@ -43,9 +44,20 @@ def fitted(tmp_path_factory):
             ("features", FeatureUnion([("block", TfidfVectorizer(**settings_))])),
             ("classifier", OneVsRestClassifier(LogisticRegression(max_iter=300))),
         ]).fit(texts, y)
-        path = export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path_factory.mktemp(name) / "m")
-        out[name] = pipeline, Predictor.load(path), path
+        out[name] = pipeline, export_predictor(pipeline, THEMES, [0.5] * 4, tmp_path_factory.mktemp(name) / "m")
     return out
+
+
+@pytest.fixture(scope="module", params=RUNTIME_PATHS)
+def runtime_path(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def fitted(exported, runtime_path):
+    """Per setting: the pipeline, its export loaded on one of the runtime's paths (the C
+    kernel, or NumPy as where it is not built), and the export's folder."""
+    return {name: (pipeline, load_predictor(path, runtime_path), path) for name, (pipeline, path) in exported.items()}
 
 
 @pytest.mark.parametrize("name", VECTORIZERS)
@@ -79,12 +91,12 @@ def test_generated_texts_score_as_scikit_learn(fitted, name, texts):
 
 
 @pytest.mark.parametrize("name", ["char_wb-2-5", "char_wb-2-5-l1"])  # n-gram columns per word; sums per word
-def test_the_word_cache_starts_afresh_at_its_limit_with_the_same_answers(fitted, monkeypatch, name):
+def test_the_word_cache_starts_afresh_at_its_limit_with_the_same_answers(fitted, runtime_path, monkeypatch, name):
     import train.runtime.predictor as module
 
     pipeline, _, path = fitted[name]
     monkeypatch.setattr(module, "WORD_CACHE", 50)  # a few sentences' words
-    small = Predictor.load(path)
+    small = load_predictor(path, runtime_path)
     texts = REAL[:400]
     batches = np.vstack([small.scores(texts[i:i + 7]) for i in range(0, len(texts), 7)])
     np.testing.assert_allclose(batches, pipeline.predict_proba(texts), rtol=0, atol=1e-9)
@@ -96,14 +108,14 @@ def test_the_word_cache_starts_afresh_at_its_limit_with_the_same_answers(fitted,
 
 
 @pytest.mark.parametrize("name", [n for n in VECTORIZERS if n.startswith("word")])
-def test_term_rows_are_made_as_terms_come_with_the_same_answers_past_their_limit(fitted, name, monkeypatch):
-    """Term weights are made as terms come (bounded by TERM_CACHE) and the token columns at
-    the first batch: nothing of that is built at load."""
+def test_term_rows_are_made_as_terms_come_with_the_same_answers_past_their_limit(exported, name, monkeypatch):
+    """On the NumPy path, term weights are made as terms come (bounded by TERM_CACHE) and the
+    token columns at the first batch: nothing of that is built at load."""
     import train.runtime.predictor as module
 
-    pipeline, _, path = fitted[name]
+    pipeline, path = exported[name]
     monkeypatch.setattr(module, "TERM_CACHE", 40)
-    large = Predictor.load(path)
+    large = load_predictor(path, "NumPy")
     block = large._blocks[0]
     assert block._columns is None and block._token_terms is not None  # not built at load
     texts = REAL[:300]
@@ -113,13 +125,21 @@ def test_term_rows_are_made_as_terms_come_with_the_same_answers_past_their_limit
     assert block._token_terms is None  # built by the first batch
 
 
+@pytest.mark.parametrize("name", [n for n in VECTORIZERS if n.startswith("word")])
+def test_the_c_kernel_finds_word_n_grams_from_tokens_with_no_other_lookup(exported, name):
+    block = load_predictor(exported[name][1], "C kernel")._blocks[0]
+    assert block._term_table is not None and block._columns is None and block._token_terms is None
+    # the kernel tokenises the two token patterns itself; stop words need Python's tokens
+    assert (block._shortest_token is None) == ("stop_words" in VECTORIZERS[name])
+
+
 @pytest.mark.parametrize("name", ["char_wb-2-5", "char_wb-2-5-l1"])
-def test_threads_sharing_one_predictor_get_the_serial_answers(fitted, monkeypatch, name):
+def test_threads_sharing_one_predictor_get_the_serial_answers(fitted, runtime_path, monkeypatch, name):
     import train.runtime.predictor as module
 
     pipeline, _, path = fitted[name]
     monkeypatch.setattr(module, "WORD_CACHE", 300)  # clears often, while other threads read
-    shared = Predictor.load(path)
+    shared = load_predictor(path, runtime_path)
     texts = REAL[:600]
     expected = pipeline.predict_proba(texts)
     failures = []

@@ -98,6 +98,15 @@ class WordColumns(_WordCache):
             offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
             return np.repeat(word_rows, lengths), self._flat[offsets]
 
+    def runs(self, per_text: np.ndarray | None, words: list[str], use: Callable):
+        """``use(units, per_text, bounds, flat)``, the texts' columns as runs of one flat array:
+        a text's are ``flat[bounds[u]:bounds[u + 1]]`` for the place u of each of its words
+        (``per_text``: how many of ``words`` each text has; None: all, of one text). Called
+        under the lock: a word learned meanwhile could rewrite the arrays."""
+        with self._lock:
+            ids = np.array(self._id_list(words), dtype=np.int64) if per_text is None else self._ids(words)
+            return use(ids, per_text, self._bounds, self._flat)
+
     def one(self, words: list[str]) -> np.ndarray:
         """The columns of one text's n-grams, unsorted: the batch path's result for one text,
         with the fewest NumPy calls (each costs microseconds, as much as the arithmetic)."""

@@ -23,12 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from train.runtime.analyzers import build_analyzer, build_units, char_wb_word_ngrams
+from train.runtime.analyzers import (DEFAULT_TOKEN_PATTERN, build_analyzer, build_preprocessor, build_units,
+                                     char_wb_word_ngrams)
 from train.runtime.cues import Cues
 from train.runtime.errors import ModelFileError
 from train.runtime.gram_columns import TokenColumns, WordColumns, WordSums, run_sums
 from train.runtime.model_folder import read_model_folder
 from train.runtime.normalise import NORMALISATION, normalise_text
+
+from train.runtime.kernel import tfidf as kernel  # None where it was not built: the NumPy path
 
 URI_SCHEMES = "theme_classifier.model_uris"  # entry points: URI scheme -> function(uri) -> local folder
 BATCH_CHUNK = 4096  # sentences vectorised together
@@ -77,6 +80,19 @@ class _Block:
                 self._token_terms = terms, (min_n, max_n)
             self._units = build_units(spec["analyzer"], **settings)
         self._char_wb = isinstance(self._columns, WordColumns)
+        # The C kernel, where it is built: it counts, weighs and multiplies in one pass, and a
+        # word vocabulary finds its n-grams from their tokens (TermTable), not TokenColumns.
+        self._kernel, self._term_table = kernel, None
+        if kernel is not None:
+            self._weighting = (idf, coef, self.sublinear_tf, self.binary, {None: 0, "l1": 1, "l2": 2}[self.norm])
+            if self._token_terms is not None:
+                self._term_table, self._token_terms = kernel.TermTable(terms), None
+                self._ngram_range = tuple(spec["ngram_range"])
+                # The kernel finds the tokens of the two token patterns itself; stop words take
+                # the tokens from Python.
+                self._shortest_token = None if spec["stop_words"] else \
+                    {DEFAULT_TOKEN_PATTERN: 2, r"(?u)\b\w+\b": 1}.get(spec["token_pattern"])
+                self._preprocess = build_preprocessor(spec["lowercase"], spec["strip_accents"], normalise) or str
         self.decision_of_one = self._one_text_decision()
 
     def column_of(self, gram: str) -> int | None:
@@ -92,6 +108,8 @@ class _Block:
         """This block's share of each theme's log-odds, per text (rows) and theme (columns)."""
         if self._word_sums is not None:
             return self._normalised(self._word_sums.sums([self._units(text) for text in texts]))
+        if self._kernel is not None:
+            return self._kernel_decisions(texts)
         rows, cols = self._occurrences(texts)
         if self.additive:  # each occurrence adds its column's weight row
             weights = self._weight_rows(cols)
@@ -101,6 +119,26 @@ class _Block:
         contributions = np.take(self.coef, cols, axis=0)
         contributions *= values[:, None]
         return _row_sums(rows, contributions, len(texts))
+
+    def _kernel_decisions(self, texts: Sequence[str]) -> np.ndarray:
+        """``decisions`` by the C kernel."""
+        out = np.zeros((len(texts), self.coef.shape[1]))
+        if self._term_table is not None and self._shortest_token is not None:
+            self._kernel.add_text_decisions(self._term_table, list(map(self._preprocess, texts)), self._shortest_token,
+                                            self._ngram_range, *self._weighting, out)
+        elif self._term_table is not None or self._char_wb:
+            texts_units = [self._units(text) for text in texts]
+            units = list(chain.from_iterable(texts_units))
+            per_text = np.fromiter(map(len, texts_units), dtype=np.int64, count=len(texts_units))
+            if self._term_table is not None:
+                self._kernel.add_token_decisions(self._term_table, units, per_text, self._ngram_range,
+                                                 *self._weighting, out)
+            else:
+                self._columns.runs(per_text, units,
+                                   lambda *runs: self._kernel.add_run_decisions(*runs, *self._weighting, out))
+        else:
+            self._kernel.add_decisions(*self._occurrences(texts), *self._weighting, out)
+        return out
 
     def _weight_rows(self, cols: np.ndarray) -> np.ndarray:
         """Per column of an additive block: (b, b * coef...), b its idf (or 1), what one occurrence adds."""
@@ -238,6 +276,8 @@ class _Block:
         if self._word_sums is not None:
             sums_of, units = self._word_sums.one, self._units
             return lambda text: shares(sums_of(units(text)).tolist())
+        if self._kernel is not None:
+            return self._one_text_in_c()
         if self._char_wb:
             coef, columns_of, units, values_of = self.coef, self._columns.one, self._units, self._one_text_values
 
@@ -280,6 +320,49 @@ class _Block:
                             sums[0] += (f * f - f) * r[0]  # squares scale by f*f, not f
             scale = math.sqrt(sums[0]) if l2 else sums[0] if norm == "l1" else 1.0
             return [x / scale for x in sums[1:]]
+
+        return one
+
+
+    def _one_text_in_c(self) -> Callable[[str], list[float]]:
+        """``decision_of_one`` by the C kernel."""
+        kernel, weighting, units, themes = self._kernel, self._weighting, self._units, self.coef.shape[1]
+        if self._term_table is not None and self._shortest_token is not None:
+            add_texts, table, ngram_range = kernel.add_text_decisions, self._term_table, self._ngram_range
+            preprocess, shortest = self._preprocess, self._shortest_token
+
+            def one(text: str) -> list[float]:
+                out = np.zeros((1, themes))
+                add_texts(table, [preprocess(text)], shortest, ngram_range, *weighting, out)
+                return out[0].tolist()
+        elif self._term_table is not None:
+            add_tokens, table, ngram_range = kernel.add_token_decisions, self._term_table, self._ngram_range
+
+            def one(text: str) -> list[float]:
+                out = np.zeros((1, themes))
+                add_tokens(table, units(text), None, ngram_range, *weighting, out)
+                return out[0].tolist()
+        elif self._char_wb:
+            add_runs, runs = kernel.add_run_decisions, self._columns.runs
+
+            def one(text: str) -> list[float]:
+                out = np.zeros((1, themes))
+                runs(None, units(text), lambda *found: add_runs(*found, *weighting, out))
+                return out[0].tolist()
+        else:  # the text's columns (-1: none) in one array
+            add, analyze, width = kernel.add_decisions, self.analyze, self.width
+            if self.vocabulary is not None:
+                column_of = self.vocabulary.get
+            else:
+                hash_ = self._hash
+                column_of = lambda gram, _: abs(hash_(gram)) % width  # noqa: E731
+
+            def one(text: str) -> list[float]:
+                grams = analyze(text)
+                out = np.zeros((1, themes))
+                add(None, np.fromiter(map(column_of, grams, repeat(-1)), dtype=np.int64, count=len(grams)),
+                    *weighting, out)
+                return out[0].tolist()
 
         return one
 

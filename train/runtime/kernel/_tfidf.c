@@ -1,0 +1,749 @@
+/* One pass from n-gram occurrences to each text's share of the themes' log-odds.
+
+   The NumPy path counts a text's distinct n-grams with a sort of all the batch's keys, then
+   weighs, normalises and multiplies in several more array passes; for the hundreds of
+   character n-grams of a sentence that is most of the predictor's time. Here each text's
+   occurrences are counted in a small hash table and weighed, normalised and multiplied in
+   the same loop, as scikit-learn's TfidfVectorizer followed by a dot product would. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { NORM_NONE = 0, NORM_L1 = 1, NORM_L2 = 2 };
+
+/* The i-th value of a 1-D buffer of int64 or uint32 (the two index types the runtime makes). */
+static inline int64_t index_at(const Py_buffer *b, Py_ssize_t i) {
+    return b->itemsize == 8 ? ((const int64_t *)b->buf)[i] : (int64_t)((const uint32_t *)b->buf)[i];
+}
+
+static int index_buffer(PyObject *obj, Py_buffer *view, const char *name) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *f = view->format;
+    int ok = view->ndim == 1 && ((view->itemsize == 8 && (f[0] == 'q' || f[0] == 'l')) ||
+                                 (view->itemsize == 4 && (f[0] == 'I' || (f[0] == 'L' && sizeof(long) == 4))));
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "%s must be a 1-D int64 or uint32 array", name);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static int float_buffer(PyObject *obj, Py_buffer *view, int writable, int ndim, const char *name) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
+        return -1;
+    if (view->ndim != ndim || view->itemsize != 8 || view->format[0] != 'd') {
+        PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous %d-D float64 array", name, ndim);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* How a block weighs a text's distinct n-grams, and where it adds each text's share. */
+typedef struct {
+    const double *idf;  /* NULL: no idf */
+    const double *coef; /* width x n_themes */
+    Py_ssize_t width, n_themes;
+    int sublinear, binary, norm;
+    double *out;        /* n_texts x n_themes */
+} Weights;
+
+/* A text's distinct columns and their counts: open addressing, emptied after each text. */
+typedef struct {
+    int64_t *keys;      /* -1: empty */
+    int32_t *counts;
+    Py_ssize_t *used;   /* the slots taken, in order */
+    Py_ssize_t distinct, mask;
+    unsigned shift;
+    double *sums;
+} Table;
+
+static int table_open(Table *t, Py_ssize_t longest, Py_ssize_t n_themes) {
+    unsigned bits = 4;
+    while (((Py_ssize_t)1 << bits) < 2 * longest)
+        bits++;
+    Py_ssize_t capacity = (Py_ssize_t)1 << bits;
+    t->keys = malloc((size_t)capacity * sizeof(int64_t));
+    t->counts = malloc((size_t)capacity * sizeof(int32_t));
+    t->used = malloc((size_t)(longest ? longest : 1) * sizeof(Py_ssize_t));
+    t->sums = malloc((size_t)n_themes * sizeof(double));
+    if (!t->keys || !t->counts || !t->used || !t->sums)
+        return -1;
+    for (Py_ssize_t s = 0; s < capacity; s++)
+        t->keys[s] = -1;
+    t->distinct = 0;
+    t->mask = capacity - 1;
+    t->shift = 64 - bits;
+    return 0;
+}
+
+static void table_close(Table *t) {
+    free(t->keys);
+    free(t->counts);
+    free(t->used);
+    free(t->sums);
+}
+
+static inline void table_add(Table *t, int64_t column) {
+    Py_ssize_t s = (Py_ssize_t)(((uint64_t)column * 0x9E3779B97F4A7C15ull) >> t->shift);
+    while (t->keys[s] != column && t->keys[s] != -1)
+        s = (s + 1) & t->mask;
+    if (t->keys[s] == -1) {
+        t->keys[s] = column;
+        t->counts[s] = 0;
+        t->used[t->distinct++] = s;
+    }
+    t->counts[s]++;
+}
+
+/* Adds the text's share to out[text], as TfidfVectorizer's row times coef, and empties the table. */
+static void table_flush(Table *t, const Weights *w, Py_ssize_t text) {
+    if (!t->distinct)
+        return;
+    Py_ssize_t n_themes = w->n_themes;
+    double total = 0.0, *sums = t->sums;
+    for (Py_ssize_t k = 0; k < n_themes; k++)
+        sums[k] = 0.0;
+    /* the weights of a large vocabulary are mostly out of cache: ask for them all first */
+    for (Py_ssize_t d = 0; d < t->distinct; d++) {
+        int64_t column = t->keys[t->used[d]];
+        __builtin_prefetch(w->coef + column * n_themes);
+        if (w->idf)
+            __builtin_prefetch(w->idf + column);
+    }
+    for (Py_ssize_t d = 0; d < t->distinct; d++) {
+        Py_ssize_t s = t->used[d];
+        int64_t column = t->keys[s];
+        int32_t count = t->counts[s];
+        /* log(1) is 0: most n-grams of a sentence occur once */
+        double value = w->binary || count == 1 ? 1.0 : w->sublinear ? 1.0 + log((double)count) : (double)count;
+        if (w->idf)
+            value *= w->idf[column];
+        total += w->norm == NORM_L2 ? value * value : fabs(value);
+        const double *row = w->coef + column * n_themes;
+        for (Py_ssize_t k = 0; k < n_themes; k++)
+            sums[k] += value * row[k];
+        t->keys[s] = -1;
+    }
+    t->distinct = 0;
+    double scale = w->norm == NORM_L2 ? sqrt(total) : w->norm == NORM_L1 ? total : 1.0;
+    if (scale == 0.0)
+        scale = 1.0;
+    double *out = w->out + text * n_themes;
+    for (Py_ssize_t k = 0; k < n_themes; k++)
+        out[k] += sums[k] / scale;
+}
+
+/* Occurrences as (rows[k], cols[k]) pairs, in any order (rows NULL: all of one text); a
+   negative column is an n-gram out of the vocabulary, skipped.
+   Returns 0, or -1 with *error set (nothing is added then). */
+static int add_pairs(const Py_buffer *rows, const Py_buffer *cols, Py_ssize_t n_texts, const Weights *w,
+                     const char **error) {
+    Py_ssize_t n = cols->shape[0];
+    Py_ssize_t *starts = calloc((size_t)n_texts + 1, sizeof(Py_ssize_t));
+    Py_ssize_t *order = NULL;  /* occurrences text after text; NULL: they already come so */
+    Table t = {0};
+    int status = -1;
+    if (!starts)
+        goto done;
+    int sorted = 1;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        int64_t row = rows ? index_at(rows, k) : 0, column = index_at(cols, k);
+        if (row < 0 || row >= n_texts || column >= w->width) {
+            *error = "an occurrence's row or column is out of range";
+            goto done;
+        }
+        if (k && row < (rows ? index_at(rows, k - 1) : 0))
+            sorted = 0;
+        starts[row + 1]++;
+    }
+    Py_ssize_t longest = 0;
+    for (Py_ssize_t i = 0; i < n_texts; i++) {
+        if (starts[i + 1] > longest)
+            longest = starts[i + 1];
+        starts[i + 1] += starts[i];
+    }
+    if (!sorted) {  /* a counting sort by row */
+        Py_ssize_t *next = malloc((size_t)n_texts * sizeof(Py_ssize_t));
+        order = malloc((size_t)n * sizeof(Py_ssize_t));
+        if (!next || !order) {
+            free(next);
+            goto done;
+        }
+        memcpy(next, starts, (size_t)n_texts * sizeof(Py_ssize_t));
+        for (Py_ssize_t k = 0; k < n; k++)
+            order[next[index_at(rows, k)]++] = k;
+        free(next);
+    }
+    if (table_open(&t, longest, w->n_themes) < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < n_texts; i++) {
+        for (Py_ssize_t k = starts[i]; k < starts[i + 1]; k++) {
+            int64_t column = index_at(cols, order ? order[k] : k);
+            if (column >= 0)
+                table_add(&t, column);
+        }
+        table_flush(&t, w, i);
+    }
+    status = 0;
+done:
+    if (status < 0 && !*error)
+        *error = "out of memory";
+    table_close(&t);
+    free(starts);
+    free(order);
+    return status;
+}
+
+/* Occurrences as runs of a flat array of columns: text i's are flat[bounds[u]:bounds[u + 1]]
+   for each of its units u = units[j], j over its units_per_text[i] (units_per_text NULL: all
+   of one text). Returns 0, or -1 with *error set (out is then partly added to). */
+static int add_runs(const Py_buffer *units, const Py_buffer *units_per_text, const Py_buffer *bounds,
+                    const Py_buffer *flat, Py_ssize_t n_texts, const Weights *w, const char **error) {
+    Py_ssize_t n_units = units->shape[0], n_known = bounds->shape[0] - 1, n_flat = flat->shape[0];
+    const int64_t *bound = bounds->buf;
+    Table t = {0};
+    Py_ssize_t longest = 0, j = 0;
+    int status = -1;
+    for (Py_ssize_t i = 0; i < n_texts; i++) {  /* check everything before adding anything */
+        int64_t count = units_per_text ? index_at(units_per_text, i) : n_units, length = 0;
+        if (count < 0 || count > n_units - j) {
+            *error = "units_per_text does not add up to the units";
+            goto done;
+        }
+        for (int64_t end = j + count; j < end; j++) {
+            int64_t u = index_at(units, j);
+            if (u < 0 || u >= n_known || bound[u] < 0 || bound[u] > bound[u + 1] || bound[u + 1] > n_flat) {
+                *error = "a unit or its bounds are out of range";
+                goto done;
+            }
+            length += bound[u + 1] - bound[u];
+        }
+        if (length > longest)
+            longest = length;
+    }
+    if (j != n_units) {
+        *error = "units_per_text does not add up to the units";
+        goto done;
+    }
+    if (table_open(&t, longest, w->n_themes) < 0)
+        goto done;
+    j = 0;
+    for (Py_ssize_t i = 0; i < n_texts; i++) {
+        int64_t count = units_per_text ? index_at(units_per_text, i) : n_units;
+        for (int64_t end = j + count; j < end; j++) {
+            int64_t u = index_at(units, j);
+            for (int64_t k = bound[u]; k < bound[u + 1]; k++) {
+                int64_t column = index_at(flat, k);
+                if (column >= w->width) {  /* the caller discards out on an error */
+                    *error = "a column is out of range";
+                    goto done;
+                }
+                table_add(&t, column);
+            }
+        }
+        table_flush(&t, w, i);
+    }
+    status = 0;
+done:
+    if (status < 0 && !*error)
+        *error = "out of memory";
+    table_close(&t);
+    return status;
+}
+
+/* Word n-gram vocabularies: a term's column found from its tokens, with no string made.
+
+   A term's hash is a polynomial in its code points, so the hash of "a b" follows from the
+   hashes and lengths of "a" and "b": a text's n-grams are hashed from its tokens' hashes.
+   A hash found in the table is checked against the term itself, so that a collision can
+   cost time but never give a wrong column. */
+
+#define HASH_BASE 0x100000001b3ull  /* odd; arithmetic modulo 2**64 */
+
+typedef struct {
+    uint64_t hash;
+    int64_t column;     /* -1: an empty slot */
+    PyObject *term;     /* a hit is checked against it */
+} Entry;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *terms;    /* a tuple of the terms, which owns them */
+    Entry *entries;
+    Py_ssize_t mask;
+    unsigned shift;
+} TermTable;
+
+/* A token: code points [start, start + length) of a str's data. */
+typedef struct {
+    const void *data;
+    Py_ssize_t start, length;
+    int kind;
+} Span;
+
+static inline Span span_of(PyObject *s) {
+    return (Span){PyUnicode_DATA(s), 0, PyUnicode_GET_LENGTH(s), PyUnicode_KIND(s)};
+}
+
+/* The hash of a span, and HASH_BASE to the power of its length. */
+static inline uint64_t span_hash(const Span *s, uint64_t *power) {
+    uint64_t h = 0, p = 1;
+    for (Py_ssize_t i = s->start, end = s->start + s->length; i < end; i++) {
+        h = h * HASH_BASE + (uint64_t)PyUnicode_READ(s->kind, s->data, i) + 1;  /* +1: a NUL counts too */
+        p *= HASH_BASE;
+    }
+    *power = p;
+    return h;
+}
+
+static inline Py_ssize_t term_slot(const TermTable *t, uint64_t h) {
+    return (Py_ssize_t)(((h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull) >> t->shift);
+}
+
+/* Whether term equals tokens[0..n) joined by single spaces. */
+static int term_is(PyObject *term, const Span *tokens, Py_ssize_t n) {
+    Py_ssize_t length = n - 1;
+    for (Py_ssize_t i = 0; i < n; i++)
+        length += tokens[i].length;
+    if (PyUnicode_GET_LENGTH(term) != length)
+        return 0;
+    int kind = PyUnicode_KIND(term);
+    const void *data = PyUnicode_DATA(term);
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i && PyUnicode_READ(kind, data, at++) != ' ')
+            return 0;
+        const Span *token = &tokens[i];
+        for (Py_ssize_t k = token->start, end = token->start + token->length; k < end; k++)
+            if (PyUnicode_READ(kind, data, at++) != PyUnicode_READ(token->kind, token->data, k))
+                return 0;
+    }
+    return 1;
+}
+
+/* From slot s on, the first slot that holds hash h, or an empty one. */
+static inline Py_ssize_t probe(const TermTable *t, Py_ssize_t s, uint64_t h) {
+    while (t->entries[s].column >= 0 && t->entries[s].hash != h)
+        s = (s + 1) & t->mask;
+    return s;
+}
+
+static void term_table_dealloc(TermTable *self) {
+    Py_XDECREF(self->terms);
+    PyMem_Free(self->entries);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *term_table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"terms", NULL};
+    PyObject *terms;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!:TermTable", names, &PyList_Type, &terms))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(terms);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyUnicode_Check(PyList_GET_ITEM(terms, i)))
+            return PyErr_Format(PyExc_TypeError, "term %zd is not a str", i);
+    TermTable *self = (TermTable *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    unsigned bits = 4;
+    while (((Py_ssize_t)1 << bits) < n + n / 2)  /* at most two thirds full */
+        bits++;
+    Py_ssize_t capacity = (Py_ssize_t)1 << bits;
+    self->terms = PyList_AsTuple(terms);  /* an immutable copy owns the terms the entries point to */
+    self->entries = PyMem_Malloc((size_t)capacity * sizeof(Entry));
+    self->mask = capacity - 1;
+    self->shift = 64 - bits;
+    if (!self->terms || !self->entries) {
+        int copied = self->terms != NULL;
+        Py_DECREF(self);
+        return copied ? PyErr_NoMemory() : NULL;
+    }
+    for (Py_ssize_t s = 0; s < capacity; s++)
+        self->entries[s].column = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *term = PyTuple_GET_ITEM(self->terms, i);
+        Span whole = span_of(term);
+        uint64_t power, h = span_hash(&whole, &power);
+        Py_ssize_t s = term_slot(self, h);
+        while (self->entries[s].column >= 0)
+            s = (s + 1) & self->mask;
+        self->entries[s] = (Entry){h, i, term};
+    }
+    return (PyObject *)self;
+}
+
+static PyTypeObject TermTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "train.runtime.kernel._tfidf.TermTable",
+    .tp_basicsize = sizeof(TermTable),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "TermTable(terms)\n--\n\nThe columns of a word n-gram vocabulary (terms: its list of terms), "
+              "for add_token_decisions.",
+    .tp_new = term_table_new,
+    .tp_dealloc = (destructor)term_table_dealloc,
+};
+
+/* Adds each text's share, given its tokens: texts one after another in spans, counts[i] of
+   text i. The spans' strings must outlive the call (the caller holds them, and the GIL).
+
+   A text's n-gram lookups are made in three passes, each asking for the memory the next
+   reads (table slots, then terms): a large vocabulary is mostly out of cache, and waiting
+   for each lookup in turn is most of the time otherwise. */
+static int add_spans(const TermTable *table, const Span *spans, const Py_ssize_t *counts, Py_ssize_t n_texts,
+                     Py_ssize_t min_n, Py_ssize_t max_n, const Weights *w, const char **error) {
+    Py_ssize_t n_tokens = 0, longest = 0;
+    for (Py_ssize_t i = 0; i < n_texts; i++) {
+        n_tokens += counts[i];
+        if (counts[i] * (max_n - min_n + 1) > longest)
+            longest = counts[i] * (max_n - min_n + 1);
+    }
+    Table t = {0};
+    size_t some = (size_t)(n_tokens ? n_tokens : 1), grams = (size_t)(longest ? longest : 1);
+    uint64_t *hashes = malloc(some * sizeof(uint64_t)), *powers = malloc(some * sizeof(uint64_t));
+    uint64_t *gram_hash = malloc(grams * sizeof(uint64_t));  /* per n-gram of a text: its hash, */
+    Py_ssize_t *gram_first = malloc(grams * sizeof(Py_ssize_t)), *gram_n = malloc(grams * sizeof(Py_ssize_t));
+    Py_ssize_t *gram_slot = malloc(grams * sizeof(Py_ssize_t));  /* first token, length and slot */
+    int status = -1;
+    if (!hashes || !powers || !gram_hash || !gram_first || !gram_n || !gram_slot ||
+        table_open(&t, longest, w->n_themes) < 0)
+        goto done;
+    for (Py_ssize_t k = 0; k < n_tokens; k++)
+        hashes[k] = span_hash(&spans[k], &powers[k]);
+    const uint64_t space = (uint64_t)' ' + 1;
+    const Entry *entries = table->entries;
+    for (Py_ssize_t i = 0, j = 0; i < n_texts; j += counts[i++]) {
+        Py_ssize_t end = j + counts[i], found = 0;
+        for (Py_ssize_t first = j; first < end; first++) {
+            uint64_t h = 0;  /* of the n-gram tokens[first .. first + n) */
+            for (Py_ssize_t n = 1; n <= max_n && first + n <= end; n++) {
+                Py_ssize_t last = first + n - 1;
+                h = n == 1 ? hashes[last] : (h * HASH_BASE + space) * powers[last] + hashes[last];
+                if (n < min_n)
+                    continue;
+                Py_ssize_t s = term_slot(table, h);
+                __builtin_prefetch(&entries[s]);
+                gram_hash[found] = h, gram_first[found] = first, gram_n[found] = n, gram_slot[found++] = s;
+            }
+        }
+        for (Py_ssize_t g = 0; g < found; g++) {
+            Py_ssize_t s = gram_slot[g] = probe(table, gram_slot[g], gram_hash[g]);
+            if (entries[s].column >= 0)
+                __builtin_prefetch(entries[s].term);
+        }
+        for (Py_ssize_t g = 0; g < found; g++)
+            for (Py_ssize_t s = gram_slot[g]; entries[s].column >= 0;
+                 s = probe(table, (s + 1) & table->mask, gram_hash[g]))
+                if (term_is(entries[s].term, spans + gram_first[g], gram_n[g])) {
+                    if (entries[s].column >= w->width) {
+                        *error = "a term's column is out of range";
+                        goto done;
+                    }
+                    table_add(&t, entries[s].column);
+                    break;
+                }
+        table_flush(&t, w, i);
+    }
+    status = 0;
+done:
+    if (status < 0 && !*error)
+        *error = "out of memory";
+    table_close(&t);
+    free(hashes);
+    free(powers);
+    free(gram_hash);
+    free(gram_first);
+    free(gram_n);
+    free(gram_slot);
+    return status;
+}
+
+/* The tokens of a list of str, and how many each text has (per_text; NULL: all, of one text). */
+static int spans_of_tokens(PyObject *tokens, const Py_buffer *per_text, Py_ssize_t n_texts, Span **spans,
+                           Py_ssize_t **counts, const char **error) {
+    Py_ssize_t n_tokens = PyList_GET_SIZE(tokens), total = 0;
+    *spans = malloc((size_t)(n_tokens ? n_tokens : 1) * sizeof(Span));
+    *counts = malloc((size_t)n_texts * sizeof(Py_ssize_t));
+    if (!*spans || !*counts)
+        return -1;
+    for (Py_ssize_t i = 0; i < n_texts; i++) {
+        int64_t count = per_text ? index_at(per_text, i) : n_tokens;
+        if (count < 0 || count > n_tokens - total) {
+            *error = "tokens_per_text does not add up to the tokens";
+            return -1;
+        }
+        (*counts)[i] = (Py_ssize_t)count;
+        total += count;
+    }
+    if (total != n_tokens) {
+        *error = "tokens_per_text does not add up to the tokens";
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n_tokens; k++) {
+        PyObject *token = PyList_GET_ITEM(tokens, k);
+        if (!PyUnicode_Check(token)) {
+            *error = "a token is not a str";
+            return -1;
+        }
+        (*spans)[k] = span_of(token);
+    }
+    return 0;
+}
+
+/* The tokens of each text as scikit-learn's token patterns \b\w\w+\b (shortest 2) and
+   \b\w+\b (shortest 1) find them: the maximal runs of word characters, which are what
+   Python's re takes \w for in str patterns (alphanumeric, or the underscore). */
+static int spans_of_texts(PyObject *texts, Py_ssize_t shortest, Span **spans, Py_ssize_t **counts,
+                          const char **error) {
+    Py_ssize_t n_texts = PyList_GET_SIZE(texts), capacity = 64, n = 0;
+    *spans = malloc((size_t)capacity * sizeof(Span));
+    *counts = malloc((size_t)(n_texts ? n_texts : 1) * sizeof(Py_ssize_t));
+    if (!*spans || !*counts)
+        return -1;
+    for (Py_ssize_t i = 0; i < n_texts; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        if (!PyUnicode_Check(text)) {
+            *error = "a text is not a str";
+            return -1;
+        }
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(text), before = n;
+        for (Py_ssize_t at = 0; at < length;) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, at);
+            if (!(c == '_' || Py_UNICODE_ISALNUM(c))) {
+                at++;
+                continue;
+            }
+            Py_ssize_t start = at;
+            while (++at < length && ((c = PyUnicode_READ(kind, data, at)) == '_' || Py_UNICODE_ISALNUM(c)))
+                ;
+            if (at - start < shortest)
+                continue;
+            if (n == capacity) {
+                Span *grown = realloc(*spans, (size_t)(capacity *= 2) * sizeof(Span));
+                if (!grown)
+                    return -1;
+                *spans = grown;
+            }
+            (*spans)[n++] = (Span){data, start, at - start, kind};
+        }
+        (*counts)[i] = n - before;
+    }
+    return 0;
+}
+
+/* The weights and out arguments, shared by both entry points; their buffers go in views[0..2]. */
+static int weights_from(PyObject *idf_obj, PyObject *coef_obj, PyObject *out_obj, int sublinear, int binary,
+                        int norm, Py_buffer views[3], Weights *w) {
+    if (norm < NORM_NONE || norm > NORM_L2) {
+        PyErr_Format(PyExc_ValueError, "norm must be 0 (none), 1 (l1) or 2 (l2), got %d", norm);
+        return -1;
+    }
+    if (float_buffer(coef_obj, &views[0], 0, 2, "coef") < 0)
+        return -1;
+    if (float_buffer(out_obj, &views[1], 1, 2, "out") < 0)
+        return -1;
+    if (idf_obj != Py_None && float_buffer(idf_obj, &views[2], 0, 1, "idf") < 0)
+        return -1;
+    w->coef = views[0].buf;
+    w->width = views[0].shape[0];
+    w->n_themes = views[0].shape[1];
+    w->out = views[1].buf;
+    w->idf = idf_obj != Py_None ? views[2].buf : NULL;
+    w->sublinear = sublinear;
+    w->binary = binary;
+    w->norm = norm;
+    if (views[1].shape[1] != w->n_themes || (w->idf && views[2].shape[0] != w->width)) {
+        PyErr_SetString(PyExc_ValueError, "idf, coef and out do not fit together");
+        return -1;
+    }
+    return 0;
+}
+
+static void release(Py_buffer *views, int n) {
+    for (int i = 0; i < n; i++)
+        if (views[i].obj)
+            PyBuffer_Release(&views[i]);
+}
+
+static PyObject *failed(const char *error) {
+    PyErr_SetString(strcmp(error, "out of memory") ? PyExc_ValueError : PyExc_MemoryError, error);
+    return NULL;
+}
+
+static PyObject *add_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"rows", "cols", "idf", "coef", "sublinear", "binary", "norm", "out", NULL};
+    PyObject *rows_obj, *cols_obj, *idf_obj, *coef_obj, *out_obj;
+    int sublinear, binary, norm;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOppiO:add_decisions", names, &rows_obj, &cols_obj,
+                                     &idf_obj, &coef_obj, &sublinear, &binary, &norm, &out_obj))
+        return NULL;
+    Py_buffer views[5] = {{0}};  /* coef, out, idf, rows, cols */
+    Weights w;
+    PyObject *result = NULL;
+    if (weights_from(idf_obj, coef_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
+        (rows_obj != Py_None && index_buffer(rows_obj, &views[3], "rows") < 0) ||
+        index_buffer(cols_obj, &views[4], "cols") < 0)
+        goto release;
+    Py_ssize_t n_texts = views[1].shape[0];
+    if (rows_obj != Py_None ? views[3].shape[0] != views[4].shape[0] : n_texts != 1) {
+        PyErr_SetString(PyExc_ValueError, "rows and cols differ in length, or out is not one row without rows");
+        goto release;
+    }
+    const char *error = NULL;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = add_pairs(rows_obj != Py_None ? &views[3] : NULL, &views[4], n_texts, &w, &error);
+    Py_END_ALLOW_THREADS
+    result = status < 0 ? failed(error) : Py_NewRef(Py_None);
+release:
+    release(views, 5);
+    return result;
+}
+
+static PyObject *add_run_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"units", "units_per_text", "bounds", "flat", "idf", "coef", "sublinear", "binary",
+                            "norm", "out", NULL};
+    PyObject *units_obj, *per_text_obj, *bounds_obj, *flat_obj, *idf_obj, *coef_obj, *out_obj;
+    int sublinear, binary, norm;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOppiO:add_run_decisions", names, &units_obj,
+                                     &per_text_obj, &bounds_obj, &flat_obj, &idf_obj, &coef_obj, &sublinear,
+                                     &binary, &norm, &out_obj))
+        return NULL;
+    Py_buffer views[7] = {{0}};  /* coef, out, idf, units, units_per_text, bounds, flat */
+    Weights w;
+    PyObject *result = NULL;
+    if (weights_from(idf_obj, coef_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
+        index_buffer(units_obj, &views[3], "units") < 0 ||
+        (per_text_obj != Py_None && index_buffer(per_text_obj, &views[4], "units_per_text") < 0) ||
+        index_buffer(bounds_obj, &views[5], "bounds") < 0 || index_buffer(flat_obj, &views[6], "flat") < 0)
+        goto release;
+    Py_ssize_t n_texts = views[1].shape[0];
+    if (views[5].itemsize != 8 || views[5].shape[0] < 1 ||
+        (per_text_obj != Py_None ? views[4].shape[0] != n_texts : n_texts != 1)) {
+        PyErr_SetString(PyExc_ValueError, "bounds must be int64 and not empty, and units_per_text one per row of out "
+                                          "(None: out is one row)");
+        goto release;
+    }
+    const char *error = NULL;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = add_runs(&views[3], per_text_obj != Py_None ? &views[4] : NULL, &views[5], &views[6], n_texts, &w,
+                      &error);
+    Py_END_ALLOW_THREADS
+    result = status < 0 ? failed(error) : Py_NewRef(Py_None);
+release:
+    release(views, 7);
+    return result;
+}
+
+/* add_token_decisions and add_text_decisions: spans from tokens (texts NULL) or from texts. */
+static PyObject *add_word_decisions(PyObject *table, PyObject *tokens, PyObject *per_text_obj, PyObject *texts,
+                                    Py_ssize_t shortest, Py_ssize_t min_n, Py_ssize_t max_n, PyObject *idf_obj,
+                                    PyObject *coef_obj, int sublinear, int binary, int norm, PyObject *out_obj) {
+    if (min_n < 1 || max_n < min_n)
+        return PyErr_Format(PyExc_ValueError, "ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n");
+    Py_buffer views[4] = {{0}};  /* coef, out, idf, tokens_per_text */
+    Weights w;
+    PyObject *result = NULL;
+    Span *spans = NULL;
+    Py_ssize_t *counts = NULL;
+    if (weights_from(idf_obj, coef_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
+        (per_text_obj != Py_None && index_buffer(per_text_obj, &views[3], "tokens_per_text") < 0))
+        goto release;
+    Py_ssize_t n_texts = views[1].shape[0];
+    if (texts ? PyList_GET_SIZE(texts) != n_texts
+              : per_text_obj != Py_None ? views[3].shape[0] != n_texts : n_texts != 1) {
+        PyErr_SetString(PyExc_ValueError, texts ? "out must have one row per text"
+                                                : "tokens_per_text must have one count per row of out (None: out is "
+                                                  "one row)");
+        goto release;
+    }
+    const char *error = NULL;
+    int status = texts ? spans_of_texts(texts, shortest, &spans, &counts, &error)
+                       : spans_of_tokens(tokens, per_text_obj != Py_None ? &views[3] : NULL, n_texts, &spans, &counts,
+                                         &error);
+    if (status == 0)
+        status = add_spans((TermTable *)table, spans, counts, n_texts, min_n, max_n, &w, &error);
+    result = status < 0 ? failed(error ? error : "out of memory") : Py_NewRef(Py_None);
+release:
+    free(spans);
+    free(counts);
+    release(views, 4);
+    return result;
+}
+
+static PyObject *add_token_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"table", "tokens", "tokens_per_text", "ngram_range", "idf", "coef", "sublinear",
+                            "binary", "norm", "out", NULL};
+    PyObject *table, *tokens, *per_text_obj, *idf_obj, *coef_obj, *out_obj;
+    Py_ssize_t min_n, max_n;
+    int sublinear, binary, norm;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O(nn)OOppiO:add_token_decisions", names, &TermTableType,
+                                     &table, &PyList_Type, &tokens, &per_text_obj, &min_n, &max_n, &idf_obj,
+                                     &coef_obj, &sublinear, &binary, &norm, &out_obj))
+        return NULL;
+    return add_word_decisions(table, tokens, per_text_obj, NULL, 0, min_n, max_n, idf_obj, coef_obj, sublinear,
+                              binary, norm, out_obj);
+}
+
+static PyObject *add_text_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"table", "texts", "shortest_token", "ngram_range", "idf", "coef", "sublinear",
+                            "binary", "norm", "out", NULL};
+    PyObject *table, *texts, *idf_obj, *coef_obj, *out_obj;
+    Py_ssize_t shortest, min_n, max_n;
+    int sublinear, binary, norm;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!n(nn)OOppiO:add_text_decisions", names, &TermTableType,
+                                     &table, &PyList_Type, &texts, &shortest, &min_n, &max_n, &idf_obj, &coef_obj,
+                                     &sublinear, &binary, &norm, &out_obj))
+        return NULL;
+    if (shortest < 1)
+        return PyErr_Format(PyExc_ValueError, "shortest_token must be at least 1, got %zd", shortest);
+    return add_word_decisions(table, NULL, Py_None, texts, shortest, min_n, max_n, idf_obj, coef_obj, sublinear,
+                              binary, norm, out_obj);
+}
+
+static PyMethodDef methods[] = {
+    {"add_decisions", (PyCFunction)(void (*)(void))add_decisions, METH_VARARGS | METH_KEYWORDS,
+     "add_decisions(rows, cols, idf, coef, sublinear, binary, norm, out)\n--\n\n"
+     "Add to out[row] each text's tf-idf vector times coef, from its n-gram occurrences\n"
+     "(rows: each occurrence's text, None for one text; cols: its column, negative for none)."},
+    {"add_run_decisions", (PyCFunction)(void (*)(void))add_run_decisions, METH_VARARGS | METH_KEYWORDS,
+     "add_run_decisions(units, units_per_text, bounds, flat, idf, coef, sublinear, binary, norm, out)\n--\n\n"
+     "add_decisions for occurrences kept per unit (a word): text i's columns are\n"
+     "flat[bounds[u]:bounds[u + 1]] for each of its units_per_text[i] units u, taken in turn\n"
+     "from units (units_per_text None: one text)."},
+    {"add_token_decisions", (PyCFunction)(void (*)(void))add_token_decisions, METH_VARARGS | METH_KEYWORDS,
+     "add_token_decisions(table, tokens, tokens_per_text, ngram_range, idf, coef, sublinear, binary, norm, out)\n"
+     "--\n\n"
+     "add_decisions for a word analyzer's n-grams, from each text's tokens (a list of str, texts\n"
+     "one after another, tokens_per_text[i] of text i; None: one text) and the TermTable of the\n"
+     "vocabulary."},
+    {"add_text_decisions", (PyCFunction)(void (*)(void))add_text_decisions, METH_VARARGS | METH_KEYWORDS,
+     "add_text_decisions(table, texts, shortest_token, ngram_range, idf, coef, sublinear, binary, norm, out)\n"
+     "--\n\n"
+     "add_token_decisions with each text's tokens found here: the maximal runs of word characters\n"
+     "(alphanumeric or _) of at least shortest_token characters, as the token patterns\n"
+     "\\b\\w\\w+\\b (2) and \\b\\w+\\b (1) find them."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_tfidf", NULL, -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__tfidf(void) {
+    if (PyType_Ready(&TermTableType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddObjectRef(m, "TermTable", (PyObject *)&TermTableType) < 0)
+        Py_CLEAR(m);
+    return m;
+}
