@@ -13,12 +13,10 @@ so loading it can never run code; every file is checked against its SHA-256 in t
 from __future__ import annotations
 
 import math
-import multiprocessing
+from functools import cached_property
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from itertools import chain, compress, repeat
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
@@ -53,13 +51,13 @@ class _Block:
         self.binary, self.norm = spec["binary"], spec["norm"]
         self.sublinear_tf = spec.get("sublinear_tf", False) and not self.binary
         self.idf, self.coef = idf, coef  # coef: this block's rows of the weight matrix
-        if spec.get("kind", "vocabulary") == "vocabulary":
-            self.vocabulary: dict[str, int] | None = dict(zip(terms, range(len(terms))))
-            self.width = len(terms)
+        self.hashed = spec.get("kind", "vocabulary") != "vocabulary"
+        if not self.hashed:
+            self._terms, self.width = terms, len(terms)
         else:
             import mmh3  # only hashed models need it
 
-            self.vocabulary, self.width, self._hash = None, spec["n_features"], mmh3.hash
+            self.width, self._hash = spec["n_features"], mmh3.hash
         if self.width != len(coef):
             raise ModelFileError(f"{len(coef)} weight rows for a block of {self.width} features")
         # Counts times weights, L1-normalised or not: a text's score is a sum over its n-gram
@@ -69,7 +67,7 @@ class _Block:
         # char_wb, its words' sums) with array arithmetic (gram_columns); hashed and char blocks
         # cut and look up every n-gram.
         self._units, self._columns, self._token_terms, self._word_sums = None, None, None, None
-        if self.vocabulary is not None and spec["analyzer"] in ("word", "char_wb"):
+        if not self.hashed and spec["analyzer"] in ("word", "char_wb"):
             min_n, max_n = spec["ngram_range"]
             grams_of = lambda word: char_wb_word_ngrams(word, min_n, max_n)  # noqa: E731
             if spec["analyzer"] == "char_wb" and self.additive:
@@ -95,8 +93,14 @@ class _Block:
                 self._preprocess = build_preprocessor(spec["lowercase"], spec["strip_accents"], normalise) or str
         self.decision_of_one = self._one_text_decision()
 
+    @cached_property
+    def vocabulary(self) -> dict[str, int]:
+        """Term -> column. Made at first use: with the C kernel a word block scores without it,
+        and for a large vocabulary the dict is much of the load time and memory."""
+        return dict(zip(self._terms, range(len(self._terms))))
+
     def column_of(self, gram: str) -> int | None:
-        if self.vocabulary is not None:
+        if not self.hashed:
             return self.vocabulary.get(gram)
         return abs(self._hash(gram)) % self.width
 
@@ -165,7 +169,7 @@ class _Block:
         grams = [self.analyze(text) for text in texts]
         flat = list(chain.from_iterable(grams))
         rows = np.repeat(np.arange(len(texts)), np.fromiter(map(len, grams), dtype=np.int64, count=len(grams)))
-        if self.vocabulary is not None:
+        if not self.hashed:
             cols = np.fromiter(map(self.vocabulary.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
             return rows[cols >= 0], cols[cols >= 0]
         # sklearn's unsigned feature hashing: |murmurhash3_32(gram, seed 0)| mod width
@@ -224,7 +228,7 @@ class _Block:
         than a fresh process takes to label its first sentences without them. Hashed models
         keep one tuple per column, shared by colliding terms."""
         l2 = self.norm == "l2"
-        if self.vocabulary is not None:
+        if not self.hashed:
             base = self.idf if self.idf is not None else np.ones(self.width)
             vocabulary, weighted, norm_part = self.vocabulary, self.coef, base * base if l2 else base
 
@@ -351,7 +355,7 @@ class _Block:
                 return out[0].tolist()
         else:  # the text's columns (-1: none) in one array
             add, analyze, width = kernel.add_decisions, self.analyze, self.width
-            if self.vocabulary is not None:
+            if not self.hashed:
                 column_of = self.vocabulary.get
             else:
                 hash_ = self._hash
@@ -408,7 +412,7 @@ class Predictor:
     def __init__(self, spec: dict, vocabularies: list[list[str] | None], weights: dict[str, np.ndarray],
                  n_jobs: int = 1):
         self.n_jobs = n_jobs  # processes for batches of PARALLEL_MIN sentences or more
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool = None  # a ProcessPoolExecutor, at the first batch that uses it
         self.themes: tuple[str, ...] = tuple(spec["themes"])
         self.thresholds: dict[str, float] = dict(zip(self.themes, map(float, spec["thresholds"])))
         self.info: dict = {k: spec[k] for k in INFO_FIELDS if k in spec}
@@ -453,12 +457,18 @@ class Predictor:
         texts = _checked(texts)
         if len(texts) == 1:
             return np.array([self._score_one(texts[0])])
-        if self.n_jobs > 1 and len(texts) >= PARALLEL_MIN and "fork" in multiprocessing.get_all_start_methods():
-            return self._parallel_scores(texts)
+        if self.n_jobs > 1 and len(texts) >= PARALLEL_MIN:
+            import multiprocessing  # here, not at import: it is a tenth of a cold start
+
+            if "fork" in multiprocessing.get_all_start_methods():
+                return self._parallel_scores(texts)
         return self._batch_scores(texts)
 
     def _parallel_scores(self, texts: list[str]) -> np.ndarray:
         if self._pool is None:  # forked workers inherit this predictor: nothing is pickled but texts
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self._pool = ProcessPoolExecutor(self.n_jobs, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_install_worker_predictor, initargs=(self,))
         step = -(-len(texts) // self.n_jobs)
@@ -568,6 +578,8 @@ def _resolve_uri(uri: str, scheme: str) -> tuple[Path, dict]:
     """The local folder of a model URI, and what the resolver says of the model, from the
     resolver registered for its scheme (the training install registers ``models`` for the
     MLflow registry). A resolver returns a folder, or a folder and a dict."""
+    from importlib.metadata import entry_points  # only for URIs: a fifth of the runtime's import time
+
     resolvers = {e.name: e for e in entry_points(group=URI_SCHEMES)}
     if scheme not in resolvers:
         raise ModelFileError(f"{uri}: no resolver for {scheme}:/ URIs is installed; "
