@@ -55,12 +55,19 @@ typedef struct {
     double *out;        /* n_texts x n_themes */
 } Weights;
 
-/* A text's distinct columns and their counts: open addressing, emptied after each text. */
+/* A text's distinct columns and their counts: open addressing, emptied after each text.
+   Columns are below 2**32 - 1 (weights_from checks the width), so a slot is 8 bytes. */
+#define EMPTY UINT32_MAX
+
 typedef struct {
-    int64_t *keys;      /* -1: empty */
-    int32_t *counts;
-    Py_ssize_t *used;   /* the slots taken, in order */
-    Py_ssize_t distinct, mask;
+    uint32_t column, count;
+} Slot;
+
+typedef struct {
+    Slot *slots;
+    uint32_t *used;     /* the slots taken, in order */
+    Py_ssize_t distinct;
+    uint32_t mask;
     unsigned shift;
     double *sums;
 } Table;
@@ -69,38 +76,39 @@ static int table_open(Table *t, Py_ssize_t longest, Py_ssize_t n_themes) {
     unsigned bits = 4;
     while (((Py_ssize_t)1 << bits) < 2 * longest)
         bits++;
-    Py_ssize_t capacity = (Py_ssize_t)1 << bits;
-    t->keys = malloc((size_t)capacity * sizeof(int64_t));
-    t->counts = malloc((size_t)capacity * sizeof(int32_t));
-    t->used = malloc((size_t)(longest ? longest : 1) * sizeof(Py_ssize_t));
-    t->sums = malloc((size_t)n_themes * sizeof(double));
-    if (!t->keys || !t->counts || !t->used || !t->sums)
+    if (bits > 31)
         return -1;
-    for (Py_ssize_t s = 0; s < capacity; s++)
-        t->keys[s] = -1;
+    size_t capacity = (size_t)1 << bits;
+    t->slots = malloc(capacity * sizeof(Slot));
+    t->used = malloc((size_t)(longest ? longest : 1) * sizeof(uint32_t));
+    t->sums = malloc((size_t)n_themes * sizeof(double));
+    if (!t->slots || !t->used || !t->sums)
+        return -1;
+    for (size_t s = 0; s < capacity; s++)
+        t->slots[s].column = EMPTY;
     t->distinct = 0;
-    t->mask = capacity - 1;
-    t->shift = 64 - bits;
+    t->mask = (uint32_t)(capacity - 1);
+    t->shift = 32 - bits;
     return 0;
 }
 
 static void table_close(Table *t) {
-    free(t->keys);
-    free(t->counts);
+    free(t->slots);
     free(t->used);
     free(t->sums);
 }
 
-static inline void table_add(Table *t, int64_t column) {
-    Py_ssize_t s = (Py_ssize_t)(((uint64_t)column * 0x9E3779B97F4A7C15ull) >> t->shift);
-    while (t->keys[s] != column && t->keys[s] != -1)
+static inline void table_add(Table *t, uint32_t column) {
+    uint32_t s = (column * 0x9E3779B1u) >> t->shift;
+    Slot *slots = t->slots;
+    while (slots[s].column != column && slots[s].column != EMPTY)
         s = (s + 1) & t->mask;
-    if (t->keys[s] == -1) {
-        t->keys[s] = column;
-        t->counts[s] = 0;
+    if (slots[s].column == EMPTY) {
+        slots[s].column = column;
+        slots[s].count = 0;
         t->used[t->distinct++] = s;
     }
-    t->counts[s]++;
+    slots[s].count++;
 }
 
 /* Adds the text's share to out[text], as TfidfVectorizer's row times coef, and empties the table. */
@@ -113,15 +121,15 @@ static void table_flush(Table *t, const Weights *w, Py_ssize_t text) {
         sums[k] = 0.0;
     /* the weights of a large vocabulary are mostly out of cache: ask for them all first */
     for (Py_ssize_t d = 0; d < t->distinct; d++) {
-        int64_t column = t->keys[t->used[d]];
+        Py_ssize_t column = t->slots[t->used[d]].column;
         __builtin_prefetch(w->coef + column * n_themes);
         if (w->idf)
             __builtin_prefetch(w->idf + column);
     }
     for (Py_ssize_t d = 0; d < t->distinct; d++) {
-        Py_ssize_t s = t->used[d];
-        int64_t column = t->keys[s];
-        int32_t count = t->counts[s];
+        Slot *slot = &t->slots[t->used[d]];
+        Py_ssize_t column = slot->column;
+        uint32_t count = slot->count;
         /* log(1) is 0: most n-grams of a sentence occur once */
         double value = w->binary || count == 1 ? 1.0 : w->sublinear ? 1.0 + log((double)count) : (double)count;
         if (w->idf)
@@ -130,7 +138,7 @@ static void table_flush(Table *t, const Weights *w, Py_ssize_t text) {
         const double *row = w->coef + column * n_themes;
         for (Py_ssize_t k = 0; k < n_themes; k++)
             sums[k] += value * row[k];
-        t->keys[s] = -1;
+        slot->column = EMPTY;
     }
     t->distinct = 0;
     double scale = w->norm == NORM_L2 ? sqrt(total) : w->norm == NORM_L1 ? total : 1.0;
@@ -188,7 +196,7 @@ static int add_pairs(const Py_buffer *rows, const Py_buffer *cols, Py_ssize_t n_
         for (Py_ssize_t k = starts[i]; k < starts[i + 1]; k++) {
             int64_t column = index_at(cols, order ? order[k] : k);
             if (column >= 0)
-                table_add(&t, column);
+                table_add(&t, (uint32_t)column);
         }
         table_flush(&t, w, i);
     }
@@ -209,6 +217,7 @@ static int add_runs(const Py_buffer *units, const Py_buffer *units_per_text, con
                     const Py_buffer *flat, Py_ssize_t n_texts, const Weights *w, const char **error) {
     Py_ssize_t n_units = units->shape[0], n_known = bounds->shape[0] - 1, n_flat = flat->shape[0];
     const int64_t *bound = bounds->buf;
+    const uint32_t *flat32 = flat->itemsize == 4 ? flat->buf : NULL;  /* the word cache's type, read directly */
     Table t = {0};
     Py_ssize_t longest = 0, j = 0;
     int status = -1;
@@ -241,12 +250,12 @@ static int add_runs(const Py_buffer *units, const Py_buffer *units_per_text, con
         for (int64_t end = j + count; j < end; j++) {
             int64_t u = index_at(units, j);
             for (int64_t k = bound[u]; k < bound[u + 1]; k++) {
-                int64_t column = index_at(flat, k);
+                int64_t column = flat32 ? (int64_t)flat32[k] : index_at(flat, k);
                 if (column >= w->width) {  /* the caller discards out on an error */
                     *error = "a column is out of range";
                     goto done;
                 }
-                table_add(&t, column);
+                table_add(&t, (uint32_t)column);
             }
         }
         table_flush(&t, w, i);
@@ -447,7 +456,7 @@ static int add_spans(const TermTable *table, const Span *spans, const Py_ssize_t
                         *error = "a term's column is out of range";
                         goto done;
                     }
-                    table_add(&t, entries[s].column);
+                    table_add(&t, (uint32_t)entries[s].column);
                     break;
                 }
         table_flush(&t, w, i);
@@ -562,6 +571,10 @@ static int weights_from(PyObject *idf_obj, PyObject *coef_obj, PyObject *out_obj
     w->sublinear = sublinear;
     w->binary = binary;
     w->norm = norm;
+    if (w->width >= (Py_ssize_t)EMPTY) {
+        PyErr_SetString(PyExc_ValueError, "coef has 2**32 - 1 rows or more");
+        return -1;
+    }
     if (views[1].shape[1] != w->n_themes || (w->idf && views[2].shape[0] != w->width)) {
         PyErr_SetString(PyExc_ValueError, "idf, coef and out do not fit together");
         return -1;
