@@ -103,6 +103,8 @@ def test_the_word_cache_starts_afresh_at_its_limit_with_the_same_answers(fitted,
     block = small._blocks[0]
     assert (block._word_sums is not None) == block.additive == name.endswith("-l1")
     held = len((block._columns or block._word_sums)._index)
+    if block._columns is not None and block._columns._table is not None:  # the C kernel's index of the words
+        assert len(block._columns._table) == held
     last_batch_words = {w for t in texts[399 // 7 * 7:] for w in t.lower().split()}
     assert held <= max(50, 2 * len(last_batch_words))  # started afresh: not every word of the 400 texts
 

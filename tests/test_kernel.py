@@ -69,6 +69,31 @@ def test_tokens_are_the_runs_of_word_characters_that_python_regular_expressions_
             np.testing.assert_array_equal(out[0], counts, err_msg=f"{pattern!r} on {text!r}")
 
 
+def _held(kernel, words):
+    table = kernel.WordTable()
+    table.add(words)
+    return table
+
+
+@needs_kernel
+def test_the_word_table_returns_the_words_it_lacks_and_adds_nothing_until_it_has_them():
+    table, coef = kernel.WordTable(), np.eye(3)
+    bounds, flat = np.array([0, 2, 3, 3]), np.array([0, 1, 2], dtype=np.uint32)  # w: 0 1, x: 2, y: none
+    texts = ["x w\tx", "", "y \u3000w"]  # str.split()'s white space: tabs, ideographic spaces
+    out = np.zeros((3, 3))
+    assert kernel.add_word_run_decisions(table, texts, bounds, flat, None, coef, False, False, 0, out) == ["x", "w", "y"]
+    assert not out.any()
+    table.add(["w", "x"])
+    assert kernel.add_word_run_decisions(table, texts, bounds, flat, None, coef, False, False, 0, out) == ["y"]
+    table.add(["y"])
+    assert len(table) == 3
+    assert kernel.add_word_run_decisions(table, texts, bounds, flat, None, coef, False, False, 0, out) is None
+    np.testing.assert_array_equal(out, [[1, 1, 2], [0, 0, 0], [1, 1, 0]])
+    table.clear()
+    assert len(table) == 0
+    assert kernel.add_word_run_decisions(table, ["w"], bounds, flat, None, coef, False, False, 0, out[:1]) == ["w"]
+
+
 @needs_kernel
 @pytest.mark.parametrize("call, message", [
     (lambda k, coef, out: k.add_decisions(None, np.array([0, 3]), None, coef, False, False, 2, out),
@@ -83,12 +108,16 @@ def test_tokens_are_the_runs_of_word_characters_that_python_regular_expressions_
      "norm must be"),
     (lambda k, coef, out: k.add_decisions(None, np.array([0]), None, coef.T, False, False, 2, out),
      "C-contiguous"),
-    (lambda k, coef, out: k.add_run_decisions(np.array([5]), None, np.array([0, 1]), np.array([0], dtype=np.uint32),
-                                              None, coef, False, False, 2, out), "out of range"),
-    (lambda k, coef, out: k.add_run_decisions(np.array([0]), None, np.array([0, 9]), np.array([0], dtype=np.uint32),
-                                              None, coef, False, False, 2, out), "out of range"),
-    (lambda k, coef, out: k.add_run_decisions(np.array([0]), None, np.array([0, 1]), np.array([7], dtype=np.uint32),
-                                              None, coef, False, False, 2, out), "out of range"),
+    (lambda k, coef, out: k.add_word_run_decisions(_held(k, ["w"]), ["w"], np.array([0]), np.zeros(0, np.uint32),
+                                                   None, coef, False, False, 2, out), "out of range"),
+    (lambda k, coef, out: k.add_word_run_decisions(_held(k, ["w"]), ["w"], np.array([0, 9]), np.zeros(1, np.uint32),
+                                                   None, coef, False, False, 2, out), "out of range"),
+    (lambda k, coef, out: k.add_word_run_decisions(_held(k, ["w"]), ["w"], np.array([0, 1]), np.array([7], np.uint32),
+                                                   None, coef, False, False, 2, out), "out of range"),
+    (lambda k, coef, out: k.add_word_run_decisions(_held(k, ["w"]), ["w", "w"], np.array([0, 1]),
+                                                   np.array([0], np.uint32), None, coef, False, False, 2, out),
+     "one row per text"),
+    (lambda k, coef, out: _held(k, ["w", "x", "w"]), "held already"),
     (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a"]), ["a", 1], None, (1, 1), None, coef[:1], False,
                                                 False, 2, out), "not a str"),
     (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a"]), ["a"], np.array([2]), (1, 1), None, coef[:1],

@@ -65,22 +65,27 @@ class _WordCache:
             new = list(dict.fromkeys(words))
         get, grams_of = self._vocabulary.get, self._grams_of
         first = len(index)
-        self._add(first, [[c for c in map(get, grams_of(word)) if c is not None] for word in new])
+        self._add(first, new, [[c for c in map(get, grams_of(word)) if c is not None] for word in new])
         index.update(zip(new, range(first, first + len(new))))
 
     def _forget(self) -> None:
         """Drop what is kept besides the index when the cache starts afresh."""
 
-    def _add(self, first: int, columns: list[list[int]]) -> None:
+    def _add(self, first: int, words: list[str], columns: list[list[int]]) -> None:
         """Keep what the words from place ``first`` on are made of, given their columns."""
         raise NotImplementedError
 
 
 class WordColumns(_WordCache):
-    """Per distinct word, the columns of its in-vocabulary n-grams (with repeats), in one flat array."""
+    """Per distinct word, the columns of its in-vocabulary n-grams (with repeats), in one flat array.
 
-    def __init__(self, grams_of: Callable[[str], list[str]], vocabulary: dict[str, int], limit: int):
+    ``table``: the C kernel's WordTable, kept holding the same words at the same places, for
+    ``add_decisions``; None on the NumPy path."""
+
+    def __init__(self, grams_of: Callable[[str], list[str]], vocabulary: dict[str, int], limit: int,
+                 table=None):
         super().__init__(grams_of, vocabulary, limit)
+        self._table = table
         self._bounds = np.zeros(1 << 12, dtype=np.int64)  # word i's columns: flat[bounds[i]:bounds[i + 1]]
         self._flat = np.zeros(1 << 16, dtype=np.uint32)  # a vocabulary never has 2**32 terms
         self._views: list[np.ndarray] = []  # word i's columns, for one text at a time
@@ -98,14 +103,20 @@ class WordColumns(_WordCache):
             offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
             return np.repeat(word_rows, lengths), self._flat[offsets]
 
-    def runs(self, per_text: np.ndarray | None, words: list[str], use: Callable):
-        """``use(units, per_text, bounds, flat)``, the texts' columns as runs of one flat array:
-        a text's are ``flat[bounds[u]:bounds[u + 1]]`` for the place u of each of its words
-        (``per_text``: how many of ``words`` each text has; None: all, of one text). Called
-        under the lock: a word learned meanwhile could rewrite the arrays."""
+    def add_decisions(self, texts: list[str], add: Callable) -> None:
+        """``add(table, bounds, flat)``, the C kernel's pass over ``texts`` (as the analyzer
+        preprocesses them), which adds their decisions, or returns the words the cache lacks
+        without adding any: those are learned and the pass made again. Under the lock: a word
+        learned meanwhile could rewrite the arrays."""
         with self._lock:
-            ids = np.array(self._id_list(words), dtype=np.int64) if per_text is None else self._ids(words)
-            return use(ids, per_text, self._bounds, self._flat)
+            missing = add(self._table, self._bounds, self._flat)
+            if missing is None:
+                return
+            if len(self._index) + len(missing) > self._limit:  # starting afresh: learn all the texts' words
+                missing = [word for text in texts for word in text.split()]
+            self._learn(missing)
+            if add(self._table, self._bounds, self._flat) is not None:
+                raise RuntimeError("the word cache lacks words it has just learned")
 
     def one(self, words: list[str]) -> np.ndarray:
         """The columns of one text's n-grams, unsorted: the batch path's result for one text,
@@ -116,8 +127,12 @@ class WordColumns(_WordCache):
 
     def _forget(self) -> None:
         self._views.clear()
+        if self._table is not None:
+            self._table.clear()
 
-    def _add(self, first: int, columns: list[list[int]]) -> None:
+    def _add(self, first: int, words: list[str], columns: list[list[int]]) -> None:
+        if self._table is not None:
+            self._table.add(words)
         used = int(self._bounds[first])
         added = np.fromiter(chain.from_iterable(columns), dtype=np.uint32)
         self._flat = _fitted(self._flat, used, used + len(added))
@@ -154,7 +169,7 @@ class WordSums(_WordCache):
             ids = self._id_list(words)
             return self._sums[ids].sum(axis=0)
 
-    def _add(self, first: int, columns: list[list[int]]) -> None:
+    def _add(self, first: int, words: list[str], columns: list[list[int]]) -> None:
         lengths = np.fromiter(map(len, columns), dtype=np.int64, count=len(columns))
         flat = np.fromiter(chain.from_iterable(columns), dtype=np.int64, count=int(lengths.sum()))
         self._sums = _fitted(self._sums, first, first + len(columns))

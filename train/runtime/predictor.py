@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from train.runtime.analyzers import (DEFAULT_TOKEN_PATTERN, build_analyzer, build_preprocessor, build_units,
+from train.runtime.analyzers import (TOKEN_PATTERNS, build_analyzer, build_preprocessor, build_units,
                                      char_wb_word_ngrams)
 from train.runtime.cues import Cues
 from train.runtime.errors import ModelFileError
@@ -73,7 +73,8 @@ class _Block:
             if spec["analyzer"] == "char_wb" and self.additive:
                 self._word_sums = WordSums(grams_of, self.vocabulary, self._weight_rows, 1 + coef.shape[1], WORD_CACHE)
             elif spec["analyzer"] == "char_wb":
-                self._columns = WordColumns(grams_of, self.vocabulary, WORD_CACHE)
+                self._columns = WordColumns(grams_of, self.vocabulary, WORD_CACHE,
+                                            kernel.WordTable() if kernel is not None else None)
             else:  # built at the first batch: a predictor that scores sentences one at a time never needs it
                 self._token_terms = terms, (min_n, max_n)
             self._units = build_units(spec["analyzer"], **settings)
@@ -83,14 +84,14 @@ class _Block:
         self._kernel, self._term_table = kernel, None
         if kernel is not None:
             self._weighting = (idf, coef, self.sublinear_tf, self.binary, {None: 0, "l1": 1, "l2": 2}[self.norm])
+            self._preprocess = build_preprocessor(spec["lowercase"], spec["strip_accents"], normalise) or str
             if self._token_terms is not None:
                 self._term_table, self._token_terms = kernel.TermTable(terms), None
                 self._ngram_range = tuple(spec["ngram_range"])
                 # The kernel finds the tokens of the two token patterns itself; stop words take
                 # the tokens from Python.
                 self._shortest_token = None if spec["stop_words"] else \
-                    {DEFAULT_TOKEN_PATTERN: 2, r"(?u)\b\w+\b": 1}.get(spec["token_pattern"])
-                self._preprocess = build_preprocessor(spec["lowercase"], spec["strip_accents"], normalise) or str
+                    dict(zip(TOKEN_PATTERNS, (2, 1))).get(spec["token_pattern"])
         self.decision_of_one = self._one_text_decision()
 
     @cached_property
@@ -127,21 +128,21 @@ class _Block:
     def _kernel_decisions(self, texts: Sequence[str]) -> np.ndarray:
         """``decisions`` by the C kernel."""
         out = np.zeros((len(texts), self.coef.shape[1]))
+        kernel, weighting = self._kernel, self._weighting
         if self._term_table is not None and self._shortest_token is not None:
-            self._kernel.add_text_decisions(self._term_table, list(map(self._preprocess, texts)), self._shortest_token,
-                                            self._ngram_range, *self._weighting, out)
-        elif self._term_table is not None or self._char_wb:
-            texts_units = [self._units(text) for text in texts]
-            units = list(chain.from_iterable(texts_units))
-            per_text = np.fromiter(map(len, texts_units), dtype=np.int64, count=len(texts_units))
-            if self._term_table is not None:
-                self._kernel.add_token_decisions(self._term_table, units, per_text, self._ngram_range,
-                                                 *self._weighting, out)
-            else:
-                self._columns.runs(per_text, units,
-                                   lambda *runs: self._kernel.add_run_decisions(*runs, *self._weighting, out))
+            kernel.add_text_decisions(self._term_table, list(map(self._preprocess, texts)), self._shortest_token,
+                                      self._ngram_range, *weighting, out)
+        elif self._term_table is not None:  # stop words: the tokens from Python
+            texts_tokens = [self._units(text) for text in texts]
+            per_text = np.fromiter(map(len, texts_tokens), dtype=np.int64, count=len(texts_tokens))
+            kernel.add_token_decisions(self._term_table, list(chain.from_iterable(texts_tokens)), per_text,
+                                       self._ngram_range, *weighting, out)
+        elif self._char_wb:
+            prepared = list(map(self._preprocess, texts))
+            self._columns.add_decisions(prepared, lambda table, bounds, flat: kernel.add_word_run_decisions(
+                table, prepared, bounds, flat, *weighting, out))
         else:
-            self._kernel.add_decisions(*self._occurrences(texts), *self._weighting, out)
+            kernel.add_decisions(*self._occurrences(texts), *weighting, out)
         return out
 
     def _weight_rows(self, cols: np.ndarray) -> np.ndarray:
@@ -347,11 +348,13 @@ class _Block:
                 add_tokens(table, units(text), None, ngram_range, *weighting, out)
                 return out[0].tolist()
         elif self._char_wb:
-            add_runs, runs = kernel.add_run_decisions, self._columns.runs
+            add_runs, add_decisions, preprocess = kernel.add_word_run_decisions, self._columns.add_decisions, \
+                self._preprocess
 
             def one(text: str) -> list[float]:
-                out = np.zeros((1, themes))
-                runs(None, units(text), lambda *found: add_runs(*found, *weighting, out))
+                out, prepared = np.zeros((1, themes)), [preprocess(text)]
+                add_decisions(prepared, lambda table, bounds, flat: add_runs(table, prepared, bounds, flat, *weighting,
+                                                                             out))
                 return out[0].tolist()
         else:  # the text's columns (-1: none) in one array
             add, analyze, width = kernel.add_decisions, self.analyze, self.width

@@ -211,26 +211,21 @@ done:
 }
 
 /* Occurrences as runs of a flat array of columns: text i's are flat[bounds[u]:bounds[u + 1]]
-   for each of its units u = units[j], j over its units_per_text[i] (units_per_text NULL: all
-   of one text). Returns 0, or -1 with *error set (out is then partly added to). */
-static int add_runs(const Py_buffer *units, const Py_buffer *units_per_text, const Py_buffer *bounds,
-                    const Py_buffer *flat, Py_ssize_t n_texts, const Weights *w, const char **error) {
-    Py_ssize_t n_units = units->shape[0], n_known = bounds->shape[0] - 1, n_flat = flat->shape[0];
+   for each of its counts[i] places u, taken in turn from places. Returns 0, or -1 with *error
+   set (out is then partly added to). */
+static int add_runs(const int64_t *places, const Py_ssize_t *counts, Py_ssize_t n_texts, const Py_buffer *bounds,
+                    const Py_buffer *flat, const Weights *w, const char **error) {
+    Py_ssize_t n_known = bounds->shape[0] - 1, n_flat = flat->shape[0], longest = 0, j = 0;
     const int64_t *bound = bounds->buf;
     const uint32_t *flat32 = flat->itemsize == 4 ? flat->buf : NULL;  /* the word cache's type, read directly */
     Table t = {0};
-    Py_ssize_t longest = 0, j = 0;
     int status = -1;
-    for (Py_ssize_t i = 0; i < n_texts; i++) {  /* check everything before adding anything */
-        int64_t count = units_per_text ? index_at(units_per_text, i) : n_units, length = 0;
-        if (count < 0 || count > n_units - j) {
-            *error = "units_per_text does not add up to the units";
-            goto done;
-        }
-        for (int64_t end = j + count; j < end; j++) {
-            int64_t u = index_at(units, j);
+    for (Py_ssize_t i = 0; i < n_texts; i++) {  /* check the places before reading through them */
+        int64_t length = 0;
+        for (Py_ssize_t end = j + counts[i]; j < end; j++) {
+            int64_t u = places[j];
             if (u < 0 || u >= n_known || bound[u] < 0 || bound[u] > bound[u + 1] || bound[u + 1] > n_flat) {
-                *error = "a unit or its bounds are out of range";
+                *error = "a word's place or bounds are out of range";
                 goto done;
             }
             length += bound[u + 1] - bound[u];
@@ -238,17 +233,12 @@ static int add_runs(const Py_buffer *units, const Py_buffer *units_per_text, con
         if (length > longest)
             longest = length;
     }
-    if (j != n_units) {
-        *error = "units_per_text does not add up to the units";
-        goto done;
-    }
     if (table_open(&t, longest, w->n_themes) < 0)
         goto done;
     j = 0;
     for (Py_ssize_t i = 0; i < n_texts; i++) {
-        int64_t count = units_per_text ? index_at(units_per_text, i) : n_units;
-        for (int64_t end = j + count; j < end; j++) {
-            int64_t u = index_at(units, j);
+        for (Py_ssize_t end = j + counts[i]; j < end; j++) {
+            int64_t u = places[j];
             for (int64_t k = bound[u]; k < bound[u + 1]; k++) {
                 int64_t column = flat32 ? (int64_t)flat32[k] : index_at(flat, k);
                 if (column >= w->width) {  /* the caller discards out on an error */
@@ -313,8 +303,8 @@ static inline uint64_t span_hash(const Span *s, uint64_t *power) {
     return h;
 }
 
-static inline Py_ssize_t term_slot(const TermTable *t, uint64_t h) {
-    return (Py_ssize_t)(((h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull) >> t->shift);
+static inline Py_ssize_t slot_of(unsigned shift, uint64_t h) {
+    return (Py_ssize_t)(((h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull) >> shift);
 }
 
 /* Whether term equals tokens[0..n) joined by single spaces. */
@@ -382,7 +372,7 @@ static PyObject *term_table_new(PyTypeObject *type, PyObject *args, PyObject *kw
         PyObject *term = PyTuple_GET_ITEM(self->terms, i);
         Span whole = span_of(term);
         uint64_t power, h = span_hash(&whole, &power);
-        Py_ssize_t s = term_slot(self, h);
+        Py_ssize_t s = slot_of(self->shift, h);
         while (self->entries[s].column >= 0)
             s = (s + 1) & self->mask;
         self->entries[s] = (Entry){h, i, term};
@@ -438,7 +428,7 @@ static int add_spans(const TermTable *table, const Span *spans, const Py_ssize_t
                 h = n == 1 ? hashes[last] : (h * HASH_BASE + space) * powers[last] + hashes[last];
                 if (n < min_n)
                     continue;
-                Py_ssize_t s = term_slot(table, h);
+                Py_ssize_t s = slot_of(table->shift, h);
                 __builtin_prefetch(&entries[s]);
                 gram_hash[found] = h, gram_first[found] = first, gram_n[found] = n, gram_slot[found++] = s;
             }
@@ -550,6 +540,160 @@ static int spans_of_texts(PyObject *texts, Py_ssize_t shortest, Span **spans, Py
     return 0;
 }
 
+/* The word cache's index for char_wb blocks: each word held, by its hash, to its place in the
+   cache's flat arrays (kept by the Python cache, which learns the words this table lacks). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *words;    /* the words held, in place order: owns them */
+    Entry *entries;     /* column: the word's place; term: the word */
+    Py_ssize_t mask;
+    unsigned shift;
+} WordTable;
+
+static int word_table_resize(WordTable *self, Py_ssize_t needed) {
+    unsigned bits = 4;
+    while (((Py_ssize_t)1 << bits) < needed + needed / 2)  /* at most two thirds full */
+        bits++;
+    Py_ssize_t capacity = (Py_ssize_t)1 << bits;
+    if (self->entries && capacity == self->mask + 1)
+        return 0;
+    Entry *entries = PyMem_Malloc((size_t)capacity * sizeof(Entry));
+    if (!entries) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t s = 0; s < capacity; s++)
+        entries[s].column = -1;
+    Py_ssize_t old_capacity = self->entries ? self->mask + 1 : 0;
+    self->mask = capacity - 1;
+    self->shift = 64 - bits;
+    for (Py_ssize_t s = 0; s < old_capacity; s++)
+        if (self->entries[s].column >= 0) {
+            Py_ssize_t at = slot_of(self->shift, self->entries[s].hash);
+            while (entries[at].column >= 0)
+                at = (at + 1) & self->mask;
+            entries[at] = self->entries[s];
+        }
+    PyMem_Free(self->entries);
+    self->entries = entries;
+    return 0;
+}
+
+static void word_table_dealloc(WordTable *self) {
+    Py_XDECREF(self->words);
+    PyMem_Free(self->entries);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *word_table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, ":WordTable", names))
+        return NULL;
+    WordTable *self = (WordTable *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    self->words = PyList_New(0);
+    if (!self->words || word_table_resize(self, 0) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+/* add(words): hold the words, at the places after those held (a word held already is an error). */
+static PyObject *word_table_add(WordTable *self, PyObject *words) {
+    if (!PyList_Check(words))
+        return PyErr_Format(PyExc_TypeError, "words must be a list of str");
+    Py_ssize_t n = PyList_GET_SIZE(words), held = PyList_GET_SIZE(self->words);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyUnicode_Check(PyList_GET_ITEM(words, i)))
+            return PyErr_Format(PyExc_TypeError, "word %zd is not a str", i);
+    if (word_table_resize(self, held + n) < 0)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *word = PyList_GET_ITEM(words, i);
+        Span whole = span_of(word);
+        uint64_t power, h = span_hash(&whole, &power);
+        Py_ssize_t s = slot_of(self->shift, h);
+        for (; self->entries[s].column >= 0; s = (s + 1) & self->mask)
+            if (self->entries[s].hash == h && term_is(self->entries[s].term, &whole, 1)) {
+                PyErr_Format(PyExc_ValueError, "the word %R is held already", word);
+                return NULL;  /* the words before it stay held, at their places */
+            }
+        if (PyList_Append(self->words, word) < 0)
+            return NULL;
+        self->entries[s] = (Entry){h, PyList_GET_SIZE(self->words) - 1, word};
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *word_table_clear(WordTable *self, PyObject *unused) {
+    for (Py_ssize_t s = 0; s <= self->mask; s++)
+        self->entries[s].column = -1;
+    if (PyList_SetSlice(self->words, 0, PyList_GET_SIZE(self->words), NULL) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t word_table_len(WordTable *self) { return PyList_GET_SIZE(self->words); }
+
+static PyMethodDef word_table_methods[] = {
+    {"add", (PyCFunction)word_table_add, METH_O, "add(words)\n--\n\nHold the words, at the next places."},
+    {"clear", (PyCFunction)word_table_clear, METH_NOARGS, "clear()\n--\n\nHold no word."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods word_table_sequence = {.sq_length = (lenfunc)word_table_len};
+
+static PyTypeObject WordTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "train.runtime.kernel._tfidf.WordTable",
+    .tp_basicsize = sizeof(WordTable),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "WordTable()\n--\n\nThe words a char_wb word cache holds, each at its place, for add_word_run_decisions.",
+    .tp_new = word_table_new,
+    .tp_dealloc = (destructor)word_table_dealloc,
+    .tp_methods = word_table_methods,
+    .tp_as_sequence = &word_table_sequence,
+};
+
+/* The words of each text, as str.split() makes them: the runs of non-white-space characters. */
+static int spans_of_words(PyObject *texts, Span **spans, Py_ssize_t **counts, const char **error) {
+    Py_ssize_t n_texts = PyList_GET_SIZE(texts), capacity = 64, n = 0;
+    *spans = malloc((size_t)capacity * sizeof(Span));
+    *counts = malloc((size_t)(n_texts ? n_texts : 1) * sizeof(Py_ssize_t));
+    if (!*spans || !*counts)
+        return -1;
+    for (Py_ssize_t i = 0; i < n_texts; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        if (!PyUnicode_Check(text)) {
+            *error = "a text is not a str";
+            return -1;
+        }
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(text), before = n;
+        for (Py_ssize_t at = 0; at < length;) {
+            if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, at))) {
+                at++;
+                continue;
+            }
+            Py_ssize_t start = at;
+            while (++at < length && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, at)))
+                ;
+            if (n == capacity) {
+                Span *grown = realloc(*spans, (size_t)(capacity *= 2) * sizeof(Span));
+                if (!grown)
+                    return -1;
+                *spans = grown;
+            }
+            (*spans)[n++] = (Span){data, start, at - start, kind};
+        }
+        (*counts)[i] = n - before;
+    }
+    return 0;
+}
+
 /* The weights and out arguments, shared by both entry points; their buffers go in views[0..2]. */
 static int weights_from(PyObject *idf_obj, PyObject *coef_obj, PyObject *out_obj, int sublinear, int binary,
                         int norm, Py_buffer views[3], Weights *w) {
@@ -623,39 +767,75 @@ release:
     return result;
 }
 
-static PyObject *add_run_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"units", "units_per_text", "bounds", "flat", "idf", "coef", "sublinear", "binary",
-                            "norm", "out", NULL};
-    PyObject *units_obj, *per_text_obj, *bounds_obj, *flat_obj, *idf_obj, *coef_obj, *out_obj;
+static PyObject *add_word_run_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"table", "texts", "bounds", "flat", "idf", "coef", "sublinear", "binary", "norm", "out",
+                            NULL};
+    PyObject *table_obj, *texts, *bounds_obj, *flat_obj, *idf_obj, *coef_obj, *out_obj;
     int sublinear, binary, norm;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOppiO:add_run_decisions", names, &units_obj,
-                                     &per_text_obj, &bounds_obj, &flat_obj, &idf_obj, &coef_obj, &sublinear,
-                                     &binary, &norm, &out_obj))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!OOOOppiO:add_word_run_decisions", names, &WordTableType,
+                                     &table_obj, &PyList_Type, &texts, &bounds_obj, &flat_obj, &idf_obj, &coef_obj,
+                                     &sublinear, &binary, &norm, &out_obj))
         return NULL;
-    Py_buffer views[7] = {{0}};  /* coef, out, idf, units, units_per_text, bounds, flat */
+    WordTable *table = (WordTable *)table_obj;
+    Py_buffer views[5] = {{0}};  /* coef, out, idf, bounds, flat */
     Weights w;
-    PyObject *result = NULL;
+    PyObject *result = NULL, *missing = NULL;
+    Span *spans = NULL;
+    Py_ssize_t *counts = NULL;
+    int64_t *places = NULL;
     if (weights_from(idf_obj, coef_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
-        index_buffer(units_obj, &views[3], "units") < 0 ||
-        (per_text_obj != Py_None && index_buffer(per_text_obj, &views[4], "units_per_text") < 0) ||
-        index_buffer(bounds_obj, &views[5], "bounds") < 0 || index_buffer(flat_obj, &views[6], "flat") < 0)
+        index_buffer(bounds_obj, &views[3], "bounds") < 0 || index_buffer(flat_obj, &views[4], "flat") < 0)
         goto release;
-    Py_ssize_t n_texts = views[1].shape[0];
-    if (views[5].itemsize != 8 || views[5].shape[0] < 1 ||
-        (per_text_obj != Py_None ? views[4].shape[0] != n_texts : n_texts != 1)) {
-        PyErr_SetString(PyExc_ValueError, "bounds must be int64 and not empty, and units_per_text one per row of out "
-                                          "(None: out is one row)");
+    if (views[3].itemsize != 8 || views[3].shape[0] < 1 || PyList_GET_SIZE(texts) != views[1].shape[0]) {
+        PyErr_SetString(PyExc_ValueError, "bounds must be int64 and not empty, and out have one row per text");
         goto release;
     }
     const char *error = NULL;
+    if (spans_of_words(texts, &spans, &counts, &error) < 0) {
+        failed(error ? error : "out of memory");
+        goto release;
+    }
+    Py_ssize_t n_words = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(texts); i++)
+        n_words += counts[i];
+    places = malloc((size_t)(n_words ? n_words : 1) * sizeof(int64_t));
+    if (!places) {
+        PyErr_NoMemory();
+        goto release;
+    }
+    for (Py_ssize_t i = 0, j = 0; i < PyList_GET_SIZE(texts); i++)
+        for (Py_ssize_t end = j + counts[i]; j < end; j++) {
+            uint64_t power, h = span_hash(&spans[j], &power);
+            Py_ssize_t s = slot_of(table->shift, h);
+            for (; table->entries[s].column >= 0; s = (s + 1) & table->mask)
+                if (table->entries[s].hash == h && term_is(table->entries[s].term, &spans[j], 1))
+                    break;
+            places[j] = table->entries[s].column;
+            if (places[j] < 0) {  /* a word to learn: the distinct ones, in order */
+                PyObject *word = PyUnicode_Substring(PyList_GET_ITEM(texts, i), spans[j].start,
+                                                     spans[j].start + spans[j].length);
+                if (!word || (!missing && !(missing = PyDict_New())) || PyDict_SetItem(missing, word, Py_None) < 0) {
+                    Py_XDECREF(word);
+                    goto release;
+                }
+                Py_DECREF(word);
+            }
+        }
+    if (missing) {
+        result = PyDict_Keys(missing);
+        goto release;
+    }
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = add_runs(&views[3], per_text_obj != Py_None ? &views[4] : NULL, &views[5], &views[6], n_texts, &w,
-                      &error);
+    status = add_runs(places, counts, PyList_GET_SIZE(texts), &views[3], &views[4], &w, &error);
     Py_END_ALLOW_THREADS
     result = status < 0 ? failed(error) : Py_NewRef(Py_None);
 release:
-    release(views, 7);
+    Py_XDECREF(missing);
+    free(spans);
+    free(counts);
+    free(places);
+    release(views, 5);
     return result;
 }
 
@@ -730,11 +910,12 @@ static PyMethodDef methods[] = {
      "add_decisions(rows, cols, idf, coef, sublinear, binary, norm, out)\n--\n\n"
      "Add to out[row] each text's tf-idf vector times coef, from its n-gram occurrences\n"
      "(rows: each occurrence's text, None for one text; cols: its column, negative for none)."},
-    {"add_run_decisions", (PyCFunction)(void (*)(void))add_run_decisions, METH_VARARGS | METH_KEYWORDS,
-     "add_run_decisions(units, units_per_text, bounds, flat, idf, coef, sublinear, binary, norm, out)\n--\n\n"
-     "add_decisions for occurrences kept per unit (a word): text i's columns are\n"
-     "flat[bounds[u]:bounds[u + 1]] for each of its units_per_text[i] units u, taken in turn\n"
-     "from units (units_per_text None: one text)."},
+    {"add_word_run_decisions", (PyCFunction)(void (*)(void))add_word_run_decisions, METH_VARARGS | METH_KEYWORDS,
+     "add_word_run_decisions(table, texts, bounds, flat, idf, coef, sublinear, binary, norm, out)\n--\n\n"
+     "add_decisions for a char_wb block's cached words: the words of each text (as str.split()\n"
+     "makes them) are found in the WordTable, and a word at place u has the columns\n"
+     "flat[bounds[u]:bounds[u + 1]]. Returns None, or the list of the texts' words the table lacks\n"
+     "(distinct, in order; nothing is added then)."},
     {"add_token_decisions", (PyCFunction)(void (*)(void))add_token_decisions, METH_VARARGS | METH_KEYWORDS,
      "add_token_decisions(table, tokens, tokens_per_text, ngram_range, idf, coef, sublinear, binary, norm, out)\n"
      "--\n\n"
@@ -753,10 +934,11 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_tfidf", NULL, -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__tfidf(void) {
-    if (PyType_Ready(&TermTableType) < 0)
+    if (PyType_Ready(&TermTableType) < 0 || PyType_Ready(&WordTableType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
-    if (m && PyModule_AddObjectRef(m, "TermTable", (PyObject *)&TermTableType) < 0)
+    if (m && (PyModule_AddObjectRef(m, "TermTable", (PyObject *)&TermTableType) < 0 ||
+              PyModule_AddObjectRef(m, "WordTable", (PyObject *)&WordTableType) < 0))
         Py_CLEAR(m);
     return m;
 }
