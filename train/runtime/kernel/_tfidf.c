@@ -111,37 +111,50 @@ static inline void table_add(Table *t, uint32_t column) {
     slots[s].count++;
 }
 
+/* value * row, added to sums, for n themes; four (this project's count) unrolled. */
+static inline void add_row(double *sums, const double *row, double value, Py_ssize_t n) {
+    if (n == 4) {
+        sums[0] += value * row[0];
+        sums[1] += value * row[1];
+        sums[2] += value * row[2];
+        sums[3] += value * row[3];
+        return;
+    }
+    for (Py_ssize_t k = 0; k < n; k++)
+        sums[k] += value * row[k];
+}
+
 /* Adds the text's share to out[text], as TfidfVectorizer's row times coef, and empties the table. */
 static void table_flush(Table *t, const Weights *w, Py_ssize_t text) {
     if (!t->distinct)
         return;
-    Py_ssize_t n_themes = w->n_themes;
+    const Py_ssize_t n_themes = w->n_themes, distinct = t->distinct;
+    const double *idf = w->idf, *coef = w->coef;
+    const int binary = w->binary, sublinear = w->sublinear, l2 = w->norm == NORM_L2;
     double total = 0.0, *sums = t->sums;
     for (Py_ssize_t k = 0; k < n_themes; k++)
         sums[k] = 0.0;
     /* the weights of a large vocabulary are mostly out of cache: ask for them all first */
-    for (Py_ssize_t d = 0; d < t->distinct; d++) {
+    for (Py_ssize_t d = 0; d < distinct; d++) {
         Py_ssize_t column = t->slots[t->used[d]].column;
-        __builtin_prefetch(w->coef + column * n_themes);
-        if (w->idf)
-            __builtin_prefetch(w->idf + column);
+        __builtin_prefetch(coef + column * n_themes);
+        if (idf)
+            __builtin_prefetch(idf + column);
     }
-    for (Py_ssize_t d = 0; d < t->distinct; d++) {
+    for (Py_ssize_t d = 0; d < distinct; d++) {
         Slot *slot = &t->slots[t->used[d]];
         Py_ssize_t column = slot->column;
         uint32_t count = slot->count;
-        /* log(1) is 0: most n-grams of a sentence occur once */
-        double value = w->binary || count == 1 ? 1.0 : w->sublinear ? 1.0 + log((double)count) : (double)count;
-        if (w->idf)
-            value *= w->idf[column];
-        total += w->norm == NORM_L2 ? value * value : fabs(value);
-        const double *row = w->coef + column * n_themes;
-        for (Py_ssize_t k = 0; k < n_themes; k++)
-            sums[k] += value * row[k];
         slot->column = EMPTY;
+        /* log(1) is 0: most n-grams of a sentence occur once */
+        double value = binary || count == 1 ? 1.0 : sublinear ? 1.0 + log((double)count) : (double)count;
+        if (idf)
+            value *= idf[column];
+        total += l2 ? value * value : fabs(value);
+        add_row(sums, coef + column * n_themes, value, n_themes);
     }
     t->distinct = 0;
-    double scale = w->norm == NORM_L2 ? sqrt(total) : w->norm == NORM_L1 ? total : 1.0;
+    double scale = l2 ? sqrt(total) : w->norm == NORM_L1 ? total : 1.0;
     if (scale == 0.0)
         scale = 1.0;
     double *out = w->out + text * n_themes;
@@ -497,6 +510,13 @@ static int spans_of_tokens(PyObject *tokens, const Py_buffer *per_text, Py_ssize
     return 0;
 }
 
+/* Whether c is a word character of Python's re (\\w in a str pattern): alphanumeric or _. */
+static inline int is_word_character(Py_UCS4 c) {
+    if (c < 128)  /* the common case, without the Unicode database */
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    return Py_UNICODE_ISALNUM(c);
+}
+
 /* The tokens of each text as scikit-learn's token patterns \b\w\w+\b (shortest 2) and
    \b\w+\b (shortest 1) find them: the maximal runs of word characters, which are what
    Python's re takes \w for in str patterns (alphanumeric, or the underscore). */
@@ -517,13 +537,12 @@ static int spans_of_texts(PyObject *texts, Py_ssize_t shortest, Span **spans, Py
         const void *data = PyUnicode_DATA(text);
         Py_ssize_t length = PyUnicode_GET_LENGTH(text), before = n;
         for (Py_ssize_t at = 0; at < length;) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, at);
-            if (!(c == '_' || Py_UNICODE_ISALNUM(c))) {
+            if (!is_word_character(PyUnicode_READ(kind, data, at))) {
                 at++;
                 continue;
             }
             Py_ssize_t start = at;
-            while (++at < length && ((c = PyUnicode_READ(kind, data, at)) == '_' || Py_UNICODE_ISALNUM(c)))
+            while (++at < length && is_word_character(PyUnicode_READ(kind, data, at)))
                 ;
             if (at - start < shortest)
                 continue;
