@@ -16,6 +16,9 @@ facts avoid most of that work:
 Where a block's score is a plain sum over its n-gram occurrences (``WordSums``: counts times
 weights, L1-normalised or not), a char_wb word's n-grams add up to one row per word, and a
 text is the sum of its words' rows: no n-gram is cut or counted after a word's first sight.
+
+With the C kernel, ``WordColumns`` keeps the kernel's WordTable holding its words at their
+places, and the kernel reads the flat array itself; ``TokenColumns`` serves the NumPy path.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The exported theme classifier: load it and label sentences, with NumPy, the standard library, and
-pyahocorasick for cue features or mmh3 for hashed ones.
+"""The exported theme classifier: load it and label sentences, with NumPy, the standard library, the
+C kernel where it is built (``train.runtime.kernel``), and pyahocorasick for cue features or mmh3
+for hashed ones.
 
     from train import Predictor
     predictor = Predictor.load("models/theme-classifier")
@@ -266,9 +267,9 @@ class _Block:
     def _one_text_decision(self) -> Callable[[str], list[float] | None]:
         """This block's share of each theme's log-odds for one text (None: no feature present).
 
-        Plain Python over the term rows: for one short sentence of words NumPy's per-call
-        cost outweighs the arithmetic. Character n-grams are ten times as many: there the
-        word cache and a few NumPy calls win."""
+        With the C kernel, one call of it. Without, plain Python over the term rows: for one
+        short sentence of words NumPy's per-call cost outweighs the arithmetic. Character
+        n-grams are ten times as many: there the word cache and a few NumPy calls win."""
         l1 = self.norm == "l1"
 
         def shares(sums: list[float]) -> list[float] | None:

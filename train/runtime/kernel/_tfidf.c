@@ -517,10 +517,16 @@ static inline int is_word_character(Py_UCS4 c) {
     return Py_UNICODE_ISALNUM(c);
 }
 
-/* The tokens of each text as scikit-learn's token patterns \b\w\w+\b (shortest 2) and
-   \b\w+\b (shortest 1) find them: the maximal runs of word characters, which are what
-   Python's re takes \w for in str patterns (alphanumeric, or the underscore). */
-static int spans_of_texts(PyObject *texts, Py_ssize_t shortest, Span **spans, Py_ssize_t **counts,
+/* Whether c belongs in a run: a token's (words 0: a word character of Python's re, as in
+   the token patterns) or a word's (words 1: anything but white space, as str.split() has it). */
+static inline int in_run(Py_UCS4 c, int words) {
+    return words ? !Py_UNICODE_ISSPACE(c) : is_word_character(c);
+}
+
+/* The runs of each text, of at least `shortest` characters: its tokens as scikit-learn's token
+   patterns \b\w\w+\b (shortest 2) and \b\w+\b (shortest 1) find them, the maximal runs of
+   word characters; or its words, as str.split() makes them. */
+static int spans_of_texts(PyObject *texts, int words, Py_ssize_t shortest, Span **spans, Py_ssize_t **counts,
                           const char **error) {
     Py_ssize_t n_texts = PyList_GET_SIZE(texts), capacity = 64, n = 0;
     *spans = malloc((size_t)capacity * sizeof(Span));
@@ -537,12 +543,12 @@ static int spans_of_texts(PyObject *texts, Py_ssize_t shortest, Span **spans, Py
         const void *data = PyUnicode_DATA(text);
         Py_ssize_t length = PyUnicode_GET_LENGTH(text), before = n;
         for (Py_ssize_t at = 0; at < length;) {
-            if (!is_word_character(PyUnicode_READ(kind, data, at))) {
+            if (!in_run(PyUnicode_READ(kind, data, at), words)) {
                 at++;
                 continue;
             }
             Py_ssize_t start = at;
-            while (++at < length && is_word_character(PyUnicode_READ(kind, data, at)))
+            while (++at < length && in_run(PyUnicode_READ(kind, data, at), words))
                 ;
             if (at - start < shortest)
                 continue;
@@ -676,42 +682,6 @@ static PyTypeObject WordTableType = {
     .tp_as_sequence = &word_table_sequence,
 };
 
-/* The words of each text, as str.split() makes them: the runs of non-white-space characters. */
-static int spans_of_words(PyObject *texts, Span **spans, Py_ssize_t **counts, const char **error) {
-    Py_ssize_t n_texts = PyList_GET_SIZE(texts), capacity = 64, n = 0;
-    *spans = malloc((size_t)capacity * sizeof(Span));
-    *counts = malloc((size_t)(n_texts ? n_texts : 1) * sizeof(Py_ssize_t));
-    if (!*spans || !*counts)
-        return -1;
-    for (Py_ssize_t i = 0; i < n_texts; i++) {
-        PyObject *text = PyList_GET_ITEM(texts, i);
-        if (!PyUnicode_Check(text)) {
-            *error = "a text is not a str";
-            return -1;
-        }
-        int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
-        Py_ssize_t length = PyUnicode_GET_LENGTH(text), before = n;
-        for (Py_ssize_t at = 0; at < length;) {
-            if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, at))) {
-                at++;
-                continue;
-            }
-            Py_ssize_t start = at;
-            while (++at < length && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, at)))
-                ;
-            if (n == capacity) {
-                Span *grown = realloc(*spans, (size_t)(capacity *= 2) * sizeof(Span));
-                if (!grown)
-                    return -1;
-                *spans = grown;
-            }
-            (*spans)[n++] = (Span){data, start, at - start, kind};
-        }
-        (*counts)[i] = n - before;
-    }
-    return 0;
-}
 
 /* The weights and out arguments, shared by both entry points; their buffers go in views[0..2]. */
 static int weights_from(PyObject *idf_obj, PyObject *coef_obj, PyObject *out_obj, int sublinear, int binary,
@@ -810,7 +780,7 @@ static PyObject *add_word_run_decisions(PyObject *self, PyObject *args, PyObject
         goto release;
     }
     const char *error = NULL;
-    if (spans_of_words(texts, &spans, &counts, &error) < 0) {
+    if (spans_of_texts(texts, 1, 1, &spans, &counts, &error) < 0) {
         failed(error ? error : "out of memory");
         goto release;
     }
@@ -881,7 +851,7 @@ static PyObject *add_word_decisions(PyObject *table, PyObject *tokens, PyObject 
         goto release;
     }
     const char *error = NULL;
-    int status = texts ? spans_of_texts(texts, shortest, &spans, &counts, &error)
+    int status = texts ? spans_of_texts(texts, 0, shortest, &spans, &counts, &error)
                        : spans_of_tokens(tokens, per_text_obj != Py_None ? &views[3] : NULL, n_texts, &spans, &counts,
                                          &error);
     if (status == 0)
