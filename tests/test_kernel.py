@@ -42,10 +42,10 @@ def test_terms_whose_hashes_collide_are_told_apart():
     coef = np.array([[1.0, 0.0], [0.0, 1.0]])
     for text, expected in [(other, [0.0, 0.0]), (f"{other} c", [0.0, 1.0]), (f"{term} c", [2**-0.5, 2**-0.5])]:
         out = np.zeros((1, 2))
-        kernel.add_text_decisions(table, [text], 1, (1, 1), None, coef, False, False, 2, out)
+        kernel.add_text_decisions(table, [text], 1, (1, 1), _rows(coef), False, False, 2, out)
         np.testing.assert_allclose(out[0], expected, rtol=0, atol=1e-15)
         out = np.zeros((1, 2))
-        kernel.add_token_decisions(table, text.split(), None, (1, 1), None, coef, False, False, 2, out)
+        kernel.add_token_decisions(table, text.split(), None, (1, 1), _rows(coef), False, False, 2, out)
         np.testing.assert_allclose(out[0], expected, rtol=0, atol=1e-15)
 
 
@@ -62,11 +62,16 @@ def test_tokens_are_the_runs_of_word_characters_that_python_regular_expressions_
         coef = np.eye(len(terms))
         for text in texts:
             out = np.zeros((1, len(terms)))
-            kernel.add_text_decisions(table, [text], shortest, (1, 1), None, coef, False, False, 0, out)
+            kernel.add_text_decisions(table, [text], shortest, (1, 1), _rows(coef), False, False, 0, out)
             counts = np.zeros(len(terms))
             for token in re.findall(pattern, text):
                 counts[terms.index(token)] += 1
             np.testing.assert_array_equal(out[0], counts, err_msg=f"{pattern!r} on {text!r}")
+
+
+def _rows(coef, idf=None):
+    """The kernel's weights: per column its idf (or 1), then its coef row."""
+    return np.column_stack([np.ones(len(coef)) if idf is None else idf, coef])
 
 
 def _held(kernel, words):
@@ -81,55 +86,55 @@ def test_the_word_table_returns_the_words_it_lacks_and_adds_nothing_until_it_has
     bounds, flat = np.array([0, 2, 3, 3]), np.array([0, 1, 2], dtype=np.uint32)  # w: 0 1, x: 2, y: none
     texts = ["x w\tx", "", "y \u3000w"]  # str.split()'s white space: tabs, ideographic spaces
     out = np.zeros((3, 3))
-    assert kernel.add_word_run_decisions(table, texts, bounds, flat, None, coef, False, False, 0, out) == ["x", "w", "y"]
+    assert kernel.add_word_run_decisions(table, texts, bounds, flat, _rows(coef), False, False, 0, out) == ["x", "w", "y"]
     assert not out.any()
     table.add(["w", "x"])
-    assert kernel.add_word_run_decisions(table, texts, bounds, flat, None, coef, False, False, 0, out) == ["y"]
+    assert kernel.add_word_run_decisions(table, texts, bounds, flat, _rows(coef), False, False, 0, out) == ["y"]
     table.add(["y"])
     assert len(table) == 3
-    assert kernel.add_word_run_decisions(table, texts, bounds, flat, None, coef, False, False, 0, out) is None
+    assert kernel.add_word_run_decisions(table, texts, bounds, flat, _rows(coef), False, False, 0, out) is None
     np.testing.assert_array_equal(out, [[1, 1, 2], [0, 0, 0], [1, 1, 0]])
     table.clear()
     assert len(table) == 0
-    assert kernel.add_word_run_decisions(table, ["w"], bounds, flat, None, coef, False, False, 0, out[:1]) == ["w"]
+    assert kernel.add_word_run_decisions(table, ["w"], bounds, flat, _rows(coef), False, False, 0, out[:1]) == ["w"]
 
 
 @needs_kernel
 @pytest.mark.parametrize("call, message", [
-    (lambda k, coef, out: k.add_decisions(None, np.array([0, 3]), None, coef, False, False, 2, out),
+    (lambda k, coef, out: k.add_decisions(None, np.array([0, 3]), coef, False, False, 2, out),
      "out of range"),
-    (lambda k, coef, out: k.add_decisions(np.array([0, 1]), np.array([0]), None, coef, False, False, 2, out),
+    (lambda k, coef, out: k.add_decisions(np.array([0, 1]), np.array([0]), coef, False, False, 2, out),
      "differ in length"),
-    (lambda k, coef, out: k.add_decisions(None, np.array([0.5]), None, coef, False, False, 2, out),
+    (lambda k, coef, out: k.add_decisions(None, np.array([0.5]), coef, False, False, 2, out),
      "int64 or uint32"),
-    (lambda k, coef, out: k.add_decisions(None, np.array([0]), np.ones(2), coef, False, False, 2, out),
+    (lambda k, coef, out: k.add_decisions(None, np.array([0]), np.ones((3, 5)), False, False, 2, out),
      "do not fit"),
-    (lambda k, coef, out: k.add_decisions(None, np.array([0]), None, coef, False, False, 3, out),
+    (lambda k, coef, out: k.add_decisions(None, np.array([0]), coef, False, False, 3, out),
      "norm must be"),
-    (lambda k, coef, out: k.add_decisions(None, np.array([0]), None, coef.T, False, False, 2, out),
+    (lambda k, coef, out: k.add_decisions(None, np.array([0]), coef.T, False, False, 2, out),
      "C-contiguous"),
     (lambda k, coef, out: k.add_word_run_decisions(_held(k, ["w"]), ["w"], np.array([0]), np.zeros(0, np.uint32),
-                                                   None, coef, False, False, 2, out), "out of range"),
+                                                   coef, False, False, 2, out), "out of range"),
     (lambda k, coef, out: k.add_word_run_decisions(_held(k, ["w"]), ["w"], np.array([0, 9]), np.zeros(1, np.uint32),
-                                                   None, coef, False, False, 2, out), "out of range"),
+                                                   coef, False, False, 2, out), "out of range"),
     (lambda k, coef, out: k.add_word_run_decisions(_held(k, ["w"]), ["w"], np.array([0, 1]), np.array([7], np.uint32),
-                                                   None, coef, False, False, 2, out), "out of range"),
+                                                   coef, False, False, 2, out), "out of range"),
     (lambda k, coef, out: k.add_word_run_decisions(_held(k, ["w"]), ["w", "w"], np.array([0, 1]),
-                                                   np.array([0], np.uint32), None, coef, False, False, 2, out),
+                                                   np.array([0], np.uint32), coef, False, False, 2, out),
      "one row per text"),
     (lambda k, coef, out: _held(k, ["w", "x", "w"]), "held already"),
-    (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a"]), ["a", 1], None, (1, 1), None, coef[:1], False,
+    (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a"]), ["a", 1], None, (1, 1), coef[:1], False,
                                                 False, 2, out), "not a str"),
-    (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a"]), ["a"], np.array([2]), (1, 1), None, coef[:1],
+    (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a"]), ["a"], np.array([2]), (1, 1), coef[:1],
                                                 False, False, 2, out), "does not add up"),
-    (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a", "b", "c", "a b"]), ["a", "b"], None, (1, 2), None,
-                                                coef, False, False, 2, out), "column is out of range"),
-    (lambda k, coef, out: k.add_text_decisions(k.TermTable(["a"]), ["a"], 1, (2, 1), None, coef[:1], False, False,
+    (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a", "b", "c", "a b"]), ["a", "b"], None, (1, 2), coef,
+                                                False, False, 2, out), "column is out of range"),
+    (lambda k, coef, out: k.add_text_decisions(k.TermTable(["a"]), ["a"], 1, (2, 1), coef[:1], False, False,
                                                2, out), "ngram_range"),
-    (lambda k, coef, out: k.add_text_decisions(k.TermTable(["a"]), ["a", "b"], 1, (1, 1), None, coef[:1], False,
+    (lambda k, coef, out: k.add_text_decisions(k.TermTable(["a"]), ["a", "b"], 1, (1, 1), coef[:1], False,
                                                False, 2, out), "one row per text"),
 ])
 def test_arguments_that_do_not_fit_are_one_clear_error(call, message):
-    coef, out = np.ones((3, 2)), np.zeros((1, 2))
+    coef, out = np.ones((3, 3)), np.zeros((1, 2))  # coef: the kernel's weights, an idf column and two themes
     with pytest.raises((ValueError, TypeError), match=message):
         call(kernel, coef, out)

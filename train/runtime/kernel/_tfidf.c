@@ -48,9 +48,8 @@ static int float_buffer(PyObject *obj, Py_buffer *view, int writable, int ndim, 
 
 /* How a block weighs a text's distinct n-grams, and where it adds each text's share. */
 typedef struct {
-    const double *idf;  /* NULL: no idf */
-    const double *coef; /* width x n_themes */
-    Py_ssize_t width, n_themes;
+    const double *rows; /* width x (1 + n_themes): per column its idf (or 1), then its coef row, */
+    Py_ssize_t width, n_themes;  /* side by side: one cache line or two for what an n-gram needs */
     int sublinear, binary, norm;
     double *out;        /* n_texts x n_themes */
 } Weights;
@@ -128,30 +127,27 @@ static inline void add_row(double *sums, const double *row, double value, Py_ssi
 static void table_flush(Table *t, const Weights *w, Py_ssize_t text) {
     if (!t->distinct)
         return;
-    const Py_ssize_t n_themes = w->n_themes, distinct = t->distinct;
-    const double *idf = w->idf, *coef = w->coef;
+    const Py_ssize_t n_themes = w->n_themes, stride = n_themes + 1, distinct = t->distinct;
+    const double *rows = w->rows;
     const int binary = w->binary, sublinear = w->sublinear, l2 = w->norm == NORM_L2;
     double total = 0.0, *sums = t->sums;
     for (Py_ssize_t k = 0; k < n_themes; k++)
         sums[k] = 0.0;
     /* the weights of a large vocabulary are mostly out of cache: ask for them all first */
     for (Py_ssize_t d = 0; d < distinct; d++) {
-        Py_ssize_t column = t->slots[t->used[d]].column;
-        __builtin_prefetch(coef + column * n_themes);
-        if (idf)
-            __builtin_prefetch(idf + column);
+        const double *row = rows + (Py_ssize_t)t->slots[t->used[d]].column * stride;
+        __builtin_prefetch(row);
+        __builtin_prefetch(row + n_themes);
     }
     for (Py_ssize_t d = 0; d < distinct; d++) {
         Slot *slot = &t->slots[t->used[d]];
-        Py_ssize_t column = slot->column;
+        const double *row = rows + (Py_ssize_t)slot->column * stride;
         uint32_t count = slot->count;
         slot->column = EMPTY;
         /* log(1) is 0: most n-grams of a sentence occur once */
-        double value = binary || count == 1 ? 1.0 : sublinear ? 1.0 + log((double)count) : (double)count;
-        if (idf)
-            value *= idf[column];
+        double value = (binary || count == 1 ? 1.0 : sublinear ? 1.0 + log((double)count) : (double)count) * row[0];
         total += l2 ? value * value : fabs(value);
-        add_row(sums, coef + column * n_themes, value, n_themes);
+        add_row(sums, row + 1, value, n_themes);
     }
     t->distinct = 0;
     double scale = l2 ? sqrt(total) : w->norm == NORM_L1 ? total : 1.0;
@@ -683,33 +679,30 @@ static PyTypeObject WordTableType = {
 };
 
 
-/* The weights and out arguments, shared by both entry points; their buffers go in views[0..2]. */
-static int weights_from(PyObject *idf_obj, PyObject *coef_obj, PyObject *out_obj, int sublinear, int binary,
-                        int norm, Py_buffer views[3], Weights *w) {
+/* The weights and out arguments, shared by the entry points; their buffers go in views[0..1]. */
+static int weights_from(PyObject *weights_obj, PyObject *out_obj, int sublinear, int binary, int norm,
+                        Py_buffer views[2], Weights *w) {
     if (norm < NORM_NONE || norm > NORM_L2) {
         PyErr_Format(PyExc_ValueError, "norm must be 0 (none), 1 (l1) or 2 (l2), got %d", norm);
         return -1;
     }
-    if (float_buffer(coef_obj, &views[0], 0, 2, "coef") < 0)
+    if (float_buffer(weights_obj, &views[0], 0, 2, "weights") < 0)
         return -1;
     if (float_buffer(out_obj, &views[1], 1, 2, "out") < 0)
         return -1;
-    if (idf_obj != Py_None && float_buffer(idf_obj, &views[2], 0, 1, "idf") < 0)
-        return -1;
-    w->coef = views[0].buf;
+    w->rows = views[0].buf;
     w->width = views[0].shape[0];
-    w->n_themes = views[0].shape[1];
+    w->n_themes = views[0].shape[1] - 1;
     w->out = views[1].buf;
-    w->idf = idf_obj != Py_None ? views[2].buf : NULL;
     w->sublinear = sublinear;
     w->binary = binary;
     w->norm = norm;
     if (w->width >= (Py_ssize_t)EMPTY) {
-        PyErr_SetString(PyExc_ValueError, "coef has 2**32 - 1 rows or more");
+        PyErr_SetString(PyExc_ValueError, "weights has 2**32 - 1 rows or more");
         return -1;
     }
-    if (views[1].shape[1] != w->n_themes || (w->idf && views[2].shape[0] != w->width)) {
-        PyErr_SetString(PyExc_ValueError, "idf, coef and out do not fit together");
+    if (w->n_themes < 1 || views[1].shape[1] != w->n_themes) {
+        PyErr_SetString(PyExc_ValueError, "weights (an idf column, then one per theme) and out do not fit together");
         return -1;
     }
     return 0;
@@ -727,55 +720,55 @@ static PyObject *failed(const char *error) {
 }
 
 static PyObject *add_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"rows", "cols", "idf", "coef", "sublinear", "binary", "norm", "out", NULL};
-    PyObject *rows_obj, *cols_obj, *idf_obj, *coef_obj, *out_obj;
+    static char *names[] = {"rows", "cols", "weights", "sublinear", "binary", "norm", "out", NULL};
+    PyObject *rows_obj, *cols_obj, *weights_obj, *out_obj;
     int sublinear, binary, norm;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOppiO:add_decisions", names, &rows_obj, &cols_obj,
-                                     &idf_obj, &coef_obj, &sublinear, &binary, &norm, &out_obj))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOppiO:add_decisions", names, &rows_obj, &cols_obj,
+                                     &weights_obj, &sublinear, &binary, &norm, &out_obj))
         return NULL;
-    Py_buffer views[5] = {{0}};  /* coef, out, idf, rows, cols */
+    Py_buffer views[4] = {{0}};  /* weights, out, rows, cols */
     Weights w;
     PyObject *result = NULL;
-    if (weights_from(idf_obj, coef_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
-        (rows_obj != Py_None && index_buffer(rows_obj, &views[3], "rows") < 0) ||
-        index_buffer(cols_obj, &views[4], "cols") < 0)
+    if (weights_from(weights_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
+        (rows_obj != Py_None && index_buffer(rows_obj, &views[2], "rows") < 0) ||
+        index_buffer(cols_obj, &views[3], "cols") < 0)
         goto release;
     Py_ssize_t n_texts = views[1].shape[0];
-    if (rows_obj != Py_None ? views[3].shape[0] != views[4].shape[0] : n_texts != 1) {
+    if (rows_obj != Py_None ? views[2].shape[0] != views[3].shape[0] : n_texts != 1) {
         PyErr_SetString(PyExc_ValueError, "rows and cols differ in length, or out is not one row without rows");
         goto release;
     }
     const char *error = NULL;
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = add_pairs(rows_obj != Py_None ? &views[3] : NULL, &views[4], n_texts, &w, &error);
+    status = add_pairs(rows_obj != Py_None ? &views[2] : NULL, &views[3], n_texts, &w, &error);
     Py_END_ALLOW_THREADS
     result = status < 0 ? failed(error) : Py_NewRef(Py_None);
 release:
-    release(views, 5);
+    release(views, 4);
     return result;
 }
 
 static PyObject *add_word_run_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"table", "texts", "bounds", "flat", "idf", "coef", "sublinear", "binary", "norm", "out",
+    static char *names[] = {"table", "texts", "bounds", "flat", "weights", "sublinear", "binary", "norm", "out",
                             NULL};
-    PyObject *table_obj, *texts, *bounds_obj, *flat_obj, *idf_obj, *coef_obj, *out_obj;
+    PyObject *table_obj, *texts, *bounds_obj, *flat_obj, *weights_obj, *out_obj;
     int sublinear, binary, norm;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!OOOOppiO:add_word_run_decisions", names, &WordTableType,
-                                     &table_obj, &PyList_Type, &texts, &bounds_obj, &flat_obj, &idf_obj, &coef_obj,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!OOOppiO:add_word_run_decisions", names, &WordTableType,
+                                     &table_obj, &PyList_Type, &texts, &bounds_obj, &flat_obj, &weights_obj,
                                      &sublinear, &binary, &norm, &out_obj))
         return NULL;
     WordTable *table = (WordTable *)table_obj;
-    Py_buffer views[5] = {{0}};  /* coef, out, idf, bounds, flat */
+    Py_buffer views[4] = {{0}};  /* weights, out, bounds, flat */
     Weights w;
     PyObject *result = NULL, *missing = NULL;
     Span *spans = NULL;
     Py_ssize_t *counts = NULL;
     int64_t *places = NULL;
-    if (weights_from(idf_obj, coef_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
-        index_buffer(bounds_obj, &views[3], "bounds") < 0 || index_buffer(flat_obj, &views[4], "flat") < 0)
+    if (weights_from(weights_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
+        index_buffer(bounds_obj, &views[2], "bounds") < 0 || index_buffer(flat_obj, &views[3], "flat") < 0)
         goto release;
-    if (views[3].itemsize != 8 || views[3].shape[0] < 1 || PyList_GET_SIZE(texts) != views[1].shape[0]) {
+    if (views[2].itemsize != 8 || views[2].shape[0] < 1 || PyList_GET_SIZE(texts) != views[1].shape[0]) {
         PyErr_SetString(PyExc_ValueError, "bounds must be int64 and not empty, and out have one row per text");
         goto release;
     }
@@ -816,7 +809,7 @@ static PyObject *add_word_run_decisions(PyObject *self, PyObject *args, PyObject
     }
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = add_runs(places, counts, PyList_GET_SIZE(texts), &views[3], &views[4], &w, &error);
+    status = add_runs(places, counts, PyList_GET_SIZE(texts), &views[2], &views[3], &w, &error);
     Py_END_ALLOW_THREADS
     result = status < 0 ? failed(error) : Py_NewRef(Py_None);
 release:
@@ -824,27 +817,26 @@ release:
     free(spans);
     free(counts);
     free(places);
-    release(views, 5);
+    release(views, 4);
     return result;
 }
 
 /* add_token_decisions and add_text_decisions: spans from tokens (texts NULL) or from texts. */
 static PyObject *add_word_decisions(PyObject *table, PyObject *tokens, PyObject *per_text_obj, PyObject *texts,
-                                    Py_ssize_t shortest, Py_ssize_t min_n, Py_ssize_t max_n, PyObject *idf_obj,
-                                    PyObject *coef_obj, int sublinear, int binary, int norm, PyObject *out_obj) {
+                                    Py_ssize_t shortest, Py_ssize_t min_n, Py_ssize_t max_n, PyObject *weights_obj, int sublinear, int binary, int norm, PyObject *out_obj) {
     if (min_n < 1 || max_n < min_n)
         return PyErr_Format(PyExc_ValueError, "ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n");
-    Py_buffer views[4] = {{0}};  /* coef, out, idf, tokens_per_text */
+    Py_buffer views[3] = {{0}};  /* weights, out, tokens_per_text */
     Weights w;
     PyObject *result = NULL;
     Span *spans = NULL;
     Py_ssize_t *counts = NULL;
-    if (weights_from(idf_obj, coef_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
-        (per_text_obj != Py_None && index_buffer(per_text_obj, &views[3], "tokens_per_text") < 0))
+    if (weights_from(weights_obj, out_obj, sublinear, binary, norm, views, &w) < 0 ||
+        (per_text_obj != Py_None && index_buffer(per_text_obj, &views[2], "tokens_per_text") < 0))
         goto release;
     Py_ssize_t n_texts = views[1].shape[0];
     if (texts ? PyList_GET_SIZE(texts) != n_texts
-              : per_text_obj != Py_None ? views[3].shape[0] != n_texts : n_texts != 1) {
+              : per_text_obj != Py_None ? views[2].shape[0] != n_texts : n_texts != 1) {
         PyErr_SetString(PyExc_ValueError, texts ? "out must have one row per text"
                                                 : "tokens_per_text must have one count per row of out (None: out is "
                                                   "one row)");
@@ -852,7 +844,7 @@ static PyObject *add_word_decisions(PyObject *table, PyObject *tokens, PyObject 
     }
     const char *error = NULL;
     int status = texts ? spans_of_texts(texts, 0, shortest, &spans, &counts, &error)
-                       : spans_of_tokens(tokens, per_text_obj != Py_None ? &views[3] : NULL, n_texts, &spans, &counts,
+                       : spans_of_tokens(tokens, per_text_obj != Py_None ? &views[2] : NULL, n_texts, &spans, &counts,
                                          &error);
     if (status == 0)
         status = add_spans((TermTable *)table, spans, counts, n_texts, min_n, max_n, &w, &error);
@@ -860,59 +852,60 @@ static PyObject *add_word_decisions(PyObject *table, PyObject *tokens, PyObject 
 release:
     free(spans);
     free(counts);
-    release(views, 4);
+    release(views, 3);
     return result;
 }
 
 static PyObject *add_token_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"table", "tokens", "tokens_per_text", "ngram_range", "idf", "coef", "sublinear",
+    static char *names[] = {"table", "tokens", "tokens_per_text", "ngram_range", "weights", "sublinear",
                             "binary", "norm", "out", NULL};
-    PyObject *table, *tokens, *per_text_obj, *idf_obj, *coef_obj, *out_obj;
+    PyObject *table, *tokens, *per_text_obj, *weights_obj, *out_obj;
     Py_ssize_t min_n, max_n;
     int sublinear, binary, norm;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O(nn)OOppiO:add_token_decisions", names, &TermTableType,
-                                     &table, &PyList_Type, &tokens, &per_text_obj, &min_n, &max_n, &idf_obj,
-                                     &coef_obj, &sublinear, &binary, &norm, &out_obj))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O(nn)OppiO:add_token_decisions", names, &TermTableType,
+                                     &table, &PyList_Type, &tokens, &per_text_obj, &min_n, &max_n, &weights_obj,
+                                     &sublinear, &binary, &norm, &out_obj))
         return NULL;
-    return add_word_decisions(table, tokens, per_text_obj, NULL, 0, min_n, max_n, idf_obj, coef_obj, sublinear,
+    return add_word_decisions(table, tokens, per_text_obj, NULL, 0, min_n, max_n, weights_obj, sublinear,
                               binary, norm, out_obj);
 }
 
 static PyObject *add_text_decisions(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"table", "texts", "shortest_token", "ngram_range", "idf", "coef", "sublinear",
+    static char *names[] = {"table", "texts", "shortest_token", "ngram_range", "weights", "sublinear",
                             "binary", "norm", "out", NULL};
-    PyObject *table, *texts, *idf_obj, *coef_obj, *out_obj;
+    PyObject *table, *texts, *weights_obj, *out_obj;
     Py_ssize_t shortest, min_n, max_n;
     int sublinear, binary, norm;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!n(nn)OOppiO:add_text_decisions", names, &TermTableType,
-                                     &table, &PyList_Type, &texts, &shortest, &min_n, &max_n, &idf_obj, &coef_obj,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!n(nn)OppiO:add_text_decisions", names, &TermTableType,
+                                     &table, &PyList_Type, &texts, &shortest, &min_n, &max_n, &weights_obj,
                                      &sublinear, &binary, &norm, &out_obj))
         return NULL;
     if (shortest < 1)
         return PyErr_Format(PyExc_ValueError, "shortest_token must be at least 1, got %zd", shortest);
-    return add_word_decisions(table, NULL, Py_None, texts, shortest, min_n, max_n, idf_obj, coef_obj, sublinear,
+    return add_word_decisions(table, NULL, Py_None, texts, shortest, min_n, max_n, weights_obj, sublinear,
                               binary, norm, out_obj);
 }
 
 static PyMethodDef methods[] = {
     {"add_decisions", (PyCFunction)(void (*)(void))add_decisions, METH_VARARGS | METH_KEYWORDS,
-     "add_decisions(rows, cols, idf, coef, sublinear, binary, norm, out)\n--\n\n"
-     "Add to out[row] each text's tf-idf vector times coef, from its n-gram occurrences\n"
+     "add_decisions(rows, cols, weights, sublinear, binary, norm, out)\n--\n\n"
+     "Add to out[row] each text's tf-idf vector times coef (weights: per column its idf or 1,\n"
+     "then its coef row), from its n-gram occurrences\n"
      "(rows: each occurrence's text, None for one text; cols: its column, negative for none)."},
     {"add_word_run_decisions", (PyCFunction)(void (*)(void))add_word_run_decisions, METH_VARARGS | METH_KEYWORDS,
-     "add_word_run_decisions(table, texts, bounds, flat, idf, coef, sublinear, binary, norm, out)\n--\n\n"
+     "add_word_run_decisions(table, texts, bounds, flat, weights, sublinear, binary, norm, out)\n--\n\n"
      "add_decisions for a char_wb block's cached words: the words of each text (as str.split()\n"
      "makes them) are found in the WordTable, and a word at place u has the columns\n"
      "flat[bounds[u]:bounds[u + 1]]. Returns None, or the list of the texts' words the table lacks\n"
      "(distinct, in order; nothing is added then)."},
     {"add_token_decisions", (PyCFunction)(void (*)(void))add_token_decisions, METH_VARARGS | METH_KEYWORDS,
-     "add_token_decisions(table, tokens, tokens_per_text, ngram_range, idf, coef, sublinear, binary, norm, out)\n"
+     "add_token_decisions(table, tokens, tokens_per_text, ngram_range, weights, sublinear, binary, norm, out)\n"
      "--\n\n"
      "add_decisions for a word analyzer's n-grams, from each text's tokens (a list of str, texts\n"
      "one after another, tokens_per_text[i] of text i; None: one text) and the TermTable of the\n"
      "vocabulary."},
     {"add_text_decisions", (PyCFunction)(void (*)(void))add_text_decisions, METH_VARARGS | METH_KEYWORDS,
-     "add_text_decisions(table, texts, shortest_token, ngram_range, idf, coef, sublinear, binary, norm, out)\n"
+     "add_text_decisions(table, texts, shortest_token, ngram_range, weights, sublinear, binary, norm, out)\n"
      "--\n\n"
      "add_token_decisions with each text's tokens found here: the maximal runs of word characters\n"
      "(alphanumeric or _) of at least shortest_token characters, as the token patterns\n"
