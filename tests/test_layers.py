@@ -110,8 +110,8 @@ def test_every_cli_reports_user_errors_in_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_the_base_wheel_installs_alone_and_predicts(trained, tmp_path):
-    """The wheel without extras: NumPy, mmh3 and pyahocorasick, theme-predict and Predictor, nothing of the
-    training stack."""
+    """The wheel without extras: NumPy, mmh3 and pyahocorasick, the compiled kernel, theme-predict and
+    Predictor, nothing of the training stack."""
     wheel_dir, venv, source = tmp_path / "wheel", tmp_path / "venv", tmp_path / "source"
     # Built from a copy of the checkout's files: a build in place leaves build/ in the project.
     for name in subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split():
@@ -128,6 +128,9 @@ def test_the_base_wheel_installs_alone_and_predicts(trained, tmp_path):
     listed = subprocess.run([str(venv / "bin" / "pip"), "list", "--format=json"], capture_output=True, text=True)
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert {"numpy", "mmh3", "pyahocorasick", "theme-classifier"} <= names and not names & {"scikit-learn", "mlflow", "hydra-core"}
+    kernel = subprocess.run([str(venv / "bin" / "python"), "-c", "import train.runtime.kernel as k; print(k.tfidf)"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert "_tfidf" in kernel.stdout, kernel.stdout + kernel.stderr  # the wheel carries the compiled kernel
     done = subprocess.run([str(venv / "bin" / "theme-predict"), "--model", str(trained.export_dir),
                            "Airlines resumed flights to Kabul."], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
