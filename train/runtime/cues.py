@@ -304,6 +304,7 @@ class Cues:
             rule.number_literals(bit)
         self._gates = [tuple(None if needs is None else sum(bit[n] for n in needs)
                              for needs in (rule.negative_needs, rule.positive_needs)) for rule in self._rules]
+        self._ungated = any(None in gate for gate in self._gates)  # a theme searched whatever literals a text has
         import ahocorasick  # only models with cue features need it
 
         automaton = ahocorasick.Automaton()
@@ -318,12 +319,17 @@ class Cues:
 
     def hits_many(self, texts: Sequence[str]) -> list[list[int]]:
         """``hits`` of each text."""
-        gates, rules, find = self._gates, self._rules, self._find
+        gates, rules, find, ungated = self._gates, self._rules, self._find, self._ungated
         out = []
         for text in texts:
             text, mask = text.lower(), 0
             for _, bit in find(text):
                 mask |= bit
-            out.append([i for i, (rule, (blank, hit)) in enumerate(zip(rules, gates))
-                        if rule.hit(text, mask, blank is None or blank & mask != 0, hit is None or hit & mask != 0)])
+            found = []
+            if mask or ungated:  # most texts hold no literal of any theme: no search at all
+                for i, (rule, (blank, hit)) in enumerate(zip(rules, gates)):
+                    may_blank, may_hit = blank is None or blank & mask != 0, hit is None or hit & mask != 0
+                    if (may_blank or may_hit) and rule.hit(text, mask, may_blank, may_hit):
+                        found.append(i)
+            out.append(found)
         return out

@@ -99,7 +99,10 @@ class _Block:
                 # the tokens from Python.
                 self._shortest_token = None if spec["stop_words"] else \
                     dict(zip(TOKEN_PATTERNS, (2, 1))).get(spec["token_pattern"])
-        self.decision_of_one = self._one_text_decision()
+        # One text: a kernel block adds its share to the caller's array (add_one), the others
+        # return theirs (decision_of_one).
+        self.add_one = self._one_text_in_c() if kernel is not None else None
+        self.decision_of_one = self._one_text_decision() if kernel is None else None
 
     @cached_property
     def vocabulary(self) -> dict[str, int]:
@@ -288,8 +291,6 @@ class _Block:
         if self._word_sums is not None:
             sums_of, units = self._word_sums.one, self._units
             return lambda text: shares(sums_of(units(text)).tolist())
-        if self._kernel is not None:
-            return self._one_text_in_c()
         if self._char_wb:
             coef, columns_of, units, values_of = self.coef, self._columns.one, self._units, self._one_text_values
 
@@ -336,53 +337,45 @@ class _Block:
         return one
 
 
-    def _one_text_in_c(self) -> Callable[[str], list[float]]:
-        """``decision_of_one`` by the C kernel."""
-        kernel, weighting, units, themes = self._kernel, self._weighting, self._units, self.coef.shape[1]
+    def _one_text_in_c(self) -> Callable[[str, np.ndarray], None]:
+        """``add_one``: add this block's share for one text to ``out`` (1 x themes), by the C kernel."""
+        kernel, weighting, units = self._kernel, self._weighting, self._units
         if self._term_table is not None and self._shortest_token is not None:
             add_texts, table, ngram_range = kernel.add_text_decisions, self._term_table, self._ngram_range
             preprocess, shortest = self._preprocess, self._shortest_token
-
-            def one(text: str) -> list[float]:
-                out = np.zeros((1, themes))
-                add_texts(table, [preprocess(text)], shortest, ngram_range, *weighting, out)
-                return out[0].tolist()
-        elif self._term_table is not None:
+            return lambda text, out: add_texts(table, [preprocess(text)], shortest, ngram_range, *weighting, out)
+        if self._term_table is not None:
             add_tokens, table, ngram_range = kernel.add_token_decisions, self._term_table, self._ngram_range
-
-            def one(text: str) -> list[float]:
-                out = np.zeros((1, themes))
-                add_tokens(table, units(text), None, ngram_range, *weighting, out)
-                return out[0].tolist()
-        elif self._char_wb:
+            return lambda text, out: add_tokens(table, units(text), None, ngram_range, *weighting, out)
+        if self._char_wb:
             add_runs, add_decisions, preprocess = kernel.add_word_run_decisions, self._columns.add_decisions, \
                 self._preprocess
 
-            def one(text: str) -> list[float]:
-                out, prepared = np.zeros((1, themes)), [preprocess(text)]
+            def add_words(text: str, out: np.ndarray) -> None:
+                prepared = [preprocess(text)]
                 add_decisions(prepared, lambda table, bounds, flat: add_runs(table, prepared, bounds, flat, *weighting,
                                                                              out))
-                return out[0].tolist()
-        else:  # the text's columns (-1: none) in one array
-            add, analyze, width = kernel.add_decisions, self.analyze, self.width
-            if not self.hashed:
-                column_of = self.vocabulary.get
-            else:
-                hash_ = self._hash
-                column_of = lambda gram, _: abs(hash_(gram)) % width  # noqa: E731
 
-            def one(text: str) -> list[float]:
-                grams = analyze(text)
-                out = np.zeros((1, themes))
-                add(None, np.fromiter(map(column_of, grams, repeat(-1)), dtype=np.int64, count=len(grams)),
-                    *weighting, out)
-                return out[0].tolist()
+            return add_words
+        # the text's columns (-1: none) in one array
+        add, analyze, width = kernel.add_decisions, self.analyze, self.width
+        if not self.hashed:
+            column_of = self.vocabulary.get
+        else:
+            hash_ = self._hash
+            column_of = lambda gram, _: abs(hash_(gram)) % width  # noqa: E731
 
-        return one
+        def add_grams(text: str, out: np.ndarray) -> None:
+            grams = analyze(text)
+            add(None, np.fromiter(map(column_of, grams, repeat(-1)), dtype=np.int64, count=len(grams)), *weighting, out)
+
+        return add_grams
 
 
 class _CueBlock:
     """The cue features: ``weight`` in a theme's column when the text has one of its guideline cues."""
+
+    add_one = None  # one text: decision_of_one
 
     def __init__(self, spec: dict, terms: list[str], idf: None, coef: np.ndarray, normalise: bool):
         self._cues = Cues(spec["themes"], spec["cue_set"])
@@ -498,8 +491,12 @@ class Predictor:
         return probabilities
 
     def _one_text_scorer(self) -> Callable[[str], list[float]]:
-        """text -> probability per theme, with no NumPy call for vocabulary models."""
-        ones = [block.decision_of_one for block in self._blocks]
+        """text -> probability per theme: the kernel's blocks add into one array, the others'
+        shares (plain Python: no NumPy call for vocabulary models without the kernel) are added
+        to its values."""
+        adds = [block.add_one for block in self._blocks if block.add_one is not None]
+        ones = [block.decision_of_one for block in self._blocks if block.add_one is None]
+        start = np.array(self._intercept, dtype=np.float64).reshape(1, -1)
         intercept, scale, offset = self._intercept.tolist(), self._scale.tolist(), self._offset.tolist()
         exp, none = math.exp, [0.0] * len(self.themes)
 
@@ -507,15 +504,20 @@ class Predictor:
             if not text.strip():
                 return none[:]  # no words, no evidence of any theme
             decision = intercept
+            if adds:
+                out = start.copy()
+                for add in adds:
+                    add(text, out)
+                decision = out[0].tolist()
             for one in ones:
                 part = one(text)
                 if part is not None:
                     decision = [d + p for d, p in zip(decision, part)]
-            out = []
+            probabilities = []
             for d, s, o in zip(decision, scale, offset):
                 z = s * d + o
-                out.append(1.0 / (1.0 + exp(-z)) if z >= 0 else exp(z) / (1.0 + exp(z)))  # no overflow
-            return out
+                probabilities.append(1.0 / (1.0 + exp(-z)) if z >= 0 else exp(z) / (1.0 + exp(z)))  # no overflow
+            return probabilities
 
         return score
 
