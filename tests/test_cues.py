@@ -124,6 +124,17 @@ def test_required_literals_are_found_in_every_match():
     assert required_literals("\\w+") is None
 
 
+def test_prefix_literals_begin_every_match():
+    from train.runtime.cues import prefix_literals
+
+    assert prefix_literals("tariffs?") == {"tariff"}
+    assert prefix_literals("(?:passenger|jumbo) jets?|boeing") == {"passenger", "jumbo", "boeing"}
+    assert prefix_literals("\\betas?\\b") == {"eta"}
+    assert prefix_literals("(?:re[- ]?)?(?:export|import)") is None  # an optional start
+    assert prefix_literals("p?caa|faa") is None
+    assert prefix_literals("[a-z]+ing") is None
+
+
 def test_patterns_share_a_word_start_only_when_every_match_begins_with_a_word_character():
     from train.runtime.cues import _starts_with_word_character
 

@@ -229,18 +229,21 @@ def _alternatives(source: str) -> list[str]:
 class _Theme:
     """One theme's cue search: its patterns, and the literals a text needs for each to match.
 
-    A text is searched only with the patterns whose literals it holds (all of them when
-    ``literals`` is None): a pattern without its literal in the text cannot match there, so
+    A text is searched only with the patterns whose literals it holds (all of them when a
+    pattern has none known): a pattern without its literal in the text cannot match there, so
     the answer is the same, and an alternation of a few patterns is searched several times
-    faster than one of forty."""
+    faster than one of forty. A pattern whose every match begins with one of its literals
+    (``tariffs?``) is tried only where the text has that literal, which is faster again."""
 
     def __init__(self, positive: Sequence[str], negative: Sequence[str]):
         self.sources = {"positive": list(positive), "negative": list(negative)}
-        self.literals = {kind: [required_literals(p.lower()) for p in patterns] for kind, patterns in self.sources.items()}
+        gates = {kind: [_gate(p) for p in patterns] for kind, patterns in self.sources.items()}
+        self.literals = {kind: [literals for literals, _ in pairs] for kind, pairs in gates.items()}
+        self._begins = {kind: [begins for _, begins in pairs] for kind, pairs in gates.items()}
         self.positive_needs = self._needs(self.literals["positive"])
         self.negative_needs = self._needs(self.literals["negative"])
         self._masks: dict[str, list[int | None]] = {}
-        self._searches: dict[tuple[str, int], re.Pattern | None] = {}
+        self._plans: dict[tuple[str, int], tuple] = {}
 
     @cached_property
     def positive(self) -> re.Pattern:
@@ -259,30 +262,76 @@ class _Theme:
                        for kind, literals in self.literals.items()}
         self._own = {kind: reduce(operator.or_, (m for m in masks if m is not None), 0)
                      for kind, masks in self._masks.items()}  # the bits of this theme's literals
+        self._length = {b: len(literal) for literal, b in bit.items()}
 
-    def _search(self, kind: str, mask: int) -> re.Pattern | None:
-        """The alternation of the ``kind`` patterns whose literals ``mask`` has (None: no pattern)."""
+    def _plan(self, kind: str, mask: int) -> tuple:
+        """For the ``kind`` patterns whose literals ``mask`` has: the alternation of them all
+        (None: no pattern), that of those tried everywhere (None: none), and the others, each
+        compiled alone with its literals' bits."""
         key = (kind, mask & self._own[kind])
-        if key not in self._searches:
-            if len(self._searches) >= 4096:  # bounded: texts bring few sets of a theme's literals
-                self._searches.clear()
-            chosen = [source for source, needs in zip(self.sources[kind], self._masks[kind])
-                      if needs is None or needs & mask]
-            self._searches[key] = _compile(chosen) if chosen else None
-        return self._searches[key]
+        if key not in self._plans:
+            if len(self._plans) >= 4096:  # bounded: texts bring few sets of a theme's literals
+                self._plans.clear()
+            chosen = [(source, needs, begins) for source, needs, begins
+                      in zip(self.sources[kind], self._masks[kind], self._begins[kind]) if needs is None or needs & mask]
+            everywhere = [source for source, _, begins in chosen if not begins]
+            self._plans[key] = (_compile([source for source, _, _ in chosen]) if chosen else None,
+                                _compile(everywhere) if everywhere else None,
+                                [(_compile([source]), needs) for source, needs, begins in chosen if begins])
+        return self._plans[key]
 
-    def hit(self, text: str, mask: int, may_blank: bool, may_hit: bool) -> bool:
+    def _matches(self, plan: tuple, text: str, found: list[tuple[int, int]]) -> bool:
+        """Whether a pattern of the plan matches ``text``, given (end, bit) of each literal found."""
+        _, everywhere, at_literals = plan
+        if everywhere is not None and everywhere.search(text) is not None:
+            return True
+        length = self._length
+        for single, needs in at_literals:  # loops, not any() over a generator: this runs per text
+            for end, bit in found:
+                if needs & bit and single.match(text, end - length[bit] + 1) is not None:
+                    return True
+        return False
+
+    def hit(self, text: str, mask: int, found: list[tuple[int, int]], may_blank: bool, may_hit: bool) -> bool:
         """Whether lowercased ``text`` has a cue, excluded phrases blanked out first, given the
-        mask of the literals it holds, and whether it holds a literal of the excluded phrases
-        and of the cues (the gates)."""
-        if may_blank and (negative := self._search("negative", mask)) is not None:
-            blanked = negative.sub(" ", text)
+        literals it holds ((end, bit) each, and the mask of their bits), and whether it holds
+        a literal of the excluded phrases and of the cues (the gates)."""
+        if may_blank and self._matches(negative := self._plan("negative", mask), text, found):
+            blanked = negative[0].sub(" ", text)
             if blanked != text:  # a blank can join two literals: test the whole cue search
                 return self.positive.search(blanked) is not None
-        if not may_hit:
-            return False
-        positive = self._search("positive", mask)
-        return positive is not None and positive.search(text) is not None
+        return may_hit and self._matches(self._plan("positive", mask), text, found)
+
+
+def _gate(source: str) -> tuple[frozenset[str] | None, bool]:
+    """The literals one of which a pattern's every match holds, and whether every match begins
+    with one of them (only for literals of three characters or more: shorter ones are found
+    too often in a text to be worth trying one by one)."""
+    begins = prefix_literals(source.lower())
+    if begins is not None and min(map(len, begins)) >= 3:
+        return begins, True
+    return required_literals(source.lower()), False
+
+
+def prefix_literals(source: str) -> frozenset[str] | None:
+    """Literals one of which every match of ``source`` begins with (None: none is known)."""
+    found: set[str] = set()
+    for alternative in _alternatives(source):
+        items, i = _items(alternative), 0
+        while i < len(items) and items[i][0] == "other" and items[i][1] in ("", r"\b"):
+            i += 1  # zero width
+        run = ""
+        while i < len(items) and items[i][0] == "literal" and items[i][2]:
+            run += items[i][1]
+            i += 1
+        if run:
+            found.add(run)
+        elif i < len(items) and items[i][0] == "group" and items[i][2] and \
+                (inner := prefix_literals(items[i][1])) is not None:
+            found |= inner
+        else:
+            return None
+    return frozenset(found)
 
 
 class Cues:
@@ -323,13 +372,14 @@ class Cues:
         out = []
         for text in texts:
             text, mask = text.lower(), 0
-            for _, bit in find(text):
+            found = list(find(text))
+            for _, bit in found:
                 mask |= bit
-            found = []
+            themes = []
             if mask or ungated:  # most texts hold no literal of any theme: no search at all
                 for i, (rule, (blank, hit)) in enumerate(zip(rules, gates)):
                     may_blank, may_hit = blank is None or blank & mask != 0, hit is None or hit & mask != 0
-                    if (may_blank or may_hit) and rule.hit(text, mask, may_blank, may_hit):
-                        found.append(i)
-            out.append(found)
+                    if (may_blank or may_hit) and rule.hit(text, mask, found, may_blank, may_hit):
+                        themes.append(i)
+            out.append(themes)
         return out
