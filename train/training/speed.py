@@ -21,7 +21,7 @@ def predictor_speed(predictor: Predictor, texts: Sequence[str]) -> dict[str, flo
         predictor.scores(texts)
         scored += len(texts)
     batch_rate = scored / (time.perf_counter() - started)
-    for text in texts[:200]:  # one pass first: a sentence path makes term weights as terms come
+    for text in texts[:200]:  # one pass first: the one-sentence path fills its caches as terms come
         predictor.predict(text)
     one = []
     for text in texts[:200]:
