@@ -144,6 +144,9 @@ def test_predict_info_says_which_export_run_and_version_it_uses(trained):
     info = json.loads(done.stdout)
     assert (info["run_id"], info["model_version"], info["themes"]) == (trained.run_id, trained.version, THEMES)
     assert info["thresholds"] == Predictor.load(trained.export_dir).thresholds
+    from train.runtime.kernel import tfidf
+
+    assert info["scoring"] == ("C kernel" if tfidf is not None else "NumPy (the C kernel is not built)")
 
 
 def test_predict_command_reports_a_missing_model_in_one_line(tmp_path):

@@ -4,7 +4,7 @@
     theme-predict --file sentences.txt        # one sentence per line
     cat sentences.txt | theme-predict --model models:/theme-classifier@champion
     theme-predict --format tsv --file sentences.txt > scored.tsv   # or --format table, to read
-    theme-predict --info                      # which export, MLflow run and registered version
+    theme-predict --info                      # which export, MLflow run and registered version, and scoring path
 
 Works in the base install (NumPy, mmh3, pyahocorasick); ``models:/`` URIs need the ``[train]`` extra.
 """
@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from train.cli.errors import user_errors
+from train.runtime import kernel
 from train.runtime.paths import DEFAULT_MODEL
 from train.runtime.predictor import Predictor
 
@@ -35,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                              "table: aligned columns (default: %(default)s)")
     parser.add_argument("--explain", action="store_true", help="add the n-grams behind each theme's score (jsonl)")
     parser.add_argument("--info", action="store_true",
-                        help="print which model this is (export, MLflow run, registered version) and exit")
+                        help="print which model this is (export, MLflow run, registered version) and how it "
+                             "scores (the C kernel or NumPy), and exit")
     parser.add_argument("--jobs", type=int, default=1, help="processes for large inputs (default: %(default)s)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
@@ -48,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         predictor = Predictor.load(args.model, n_jobs=args.jobs)
         if args.info:
             print(json.dumps({"model": args.model, **predictor.info, "themes": list(predictor.themes),
-                              "thresholds": predictor.thresholds}, indent=2))
+                              "thresholds": predictor.thresholds,
+                              "scoring": "C kernel" if kernel.tfidf is not None else "NumPy (the C kernel is not built)"},
+                             indent=2))
             return 0
         if args.file:
             lines = args.file.read_text(encoding="utf-8").splitlines()
