@@ -158,6 +158,14 @@ static void table_flush(Table *t, const Weights *w, Py_ssize_t text) {
         out[k] += sums[k] / scale;
 }
 
+/* The end of each add_*: the table freed, and "out of memory" for a failure given no reason. */
+static int finished(int status, Table *t, const char **error) {
+    if (status < 0 && !*error)
+        *error = "out of memory";
+    table_close(t);
+    return status;
+}
+
 /* Occurrences as (rows[k], cols[k]) pairs, in any order (rows NULL: all of one text); a
    negative column is an n-gram out of the vocabulary, skipped.
    Returns 0, or -1 with *error set (nothing is added then). */
@@ -211,12 +219,9 @@ static int add_pairs(const Py_buffer *rows, const Py_buffer *cols, Py_ssize_t n_
     }
     status = 0;
 done:
-    if (status < 0 && !*error)
-        *error = "out of memory";
-    table_close(&t);
     free(starts);
     free(order);
-    return status;
+    return finished(status, &t, error);
 }
 
 /* Occurrences as runs of a flat array of columns: text i's are flat[bounds[u]:bounds[u + 1]]
@@ -261,10 +266,7 @@ static int add_runs(const int64_t *places, const Py_ssize_t *counts, Py_ssize_t 
     }
     status = 0;
 done:
-    if (status < 0 && !*error)
-        *error = "out of memory";
-    table_close(&t);
-    return status;
+    return finished(status, &t, error);
 }
 
 /* Word n-gram vocabularies: a term's column found from its tokens, with no string made.
@@ -462,16 +464,13 @@ static int add_spans(const TermTable *table, const Span *spans, const Py_ssize_t
     }
     status = 0;
 done:
-    if (status < 0 && !*error)
-        *error = "out of memory";
-    table_close(&t);
     free(hashes);
     free(powers);
     free(gram_hash);
     free(gram_first);
     free(gram_n);
     free(gram_slot);
-    return status;
+    return finished(status, &t, error);
 }
 
 /* The tokens of a list of str, and how many each text has (per_text; NULL: all, of one text). */
