@@ -83,6 +83,28 @@ def _plain_hits(text: str) -> list[int]:
             if plain(GUIDELINES_V1[theme]["positive"]).search(plain(GUIDELINES_V1[theme]["negative"]).sub(" ", text))]
 
 
+def test_a_pattern_that_sets_its_own_boundaries_keeps_them():
+    # "\\bETA\\b (?:separatists?|militants?|group)" blanks "eta group" in "eta groups": no
+    # trailing boundary is added, so no visa cue is left
+    for text in ["ETA groups claimed the attack.", "ETA group claimed it.", "The ETA of the visa office"]:
+        assert Cues(THEMES).hits(text) == _plain_hits(text)
+    assert Cues(THEMES).hits("ETA groups claimed the attack.") == []
+
+
+def test_a_theme_with_a_pattern_of_no_known_literal_still_gates_its_others(monkeypatch):
+    import re
+
+    from train.runtime import cues as module
+
+    patterns = {"trade": {"positive": ["tariffs?", "[a-z]+ing deals"], "negative": ["tariff wall"]}}
+    monkeypatch.setitem(module.CUE_SETS, "scratch", patterns)
+    cues = Cues(["trade"], "scratch")
+    for text in ["Tariffs rose.", "A tariff wall.", "Trading deals were signed.", "Nothing here.", "tariff walls"]:
+        plain = re.compile(r"\b(?:tariffs?)\b|\b(?:[a-z]+ing deals)\b").search(
+            re.compile(r"\b(?:tariff wall)\b").sub(" ", text.lower()))
+        assert cues.hits(text) == ([0] if plain else []), text
+
+
 def test_the_literal_gates_change_no_answer_on_the_corpus_and_real_copy():
     import json
     from pathlib import Path

@@ -123,6 +123,9 @@ def test_the_word_table_returns_the_words_it_lacks_and_adds_nothing_until_it_has
                                                    np.array([0], np.uint32), coef, False, False, 2, out),
      "one row per text"),
     (lambda k, coef, out: _held(k, ["w", "x", "w"]), "held already"),
+    (lambda k, coef, out: k.add_word_run_decisions(_held(k, ["w"]), ["w"], np.array([0, 2000]),
+                                                   np.full(2000, -1, np.int64), coef, False, False, 2, out),
+     "out of range"),
     (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a"]), ["a", 1], None, (1, 1), coef[:1], False,
                                                 False, 2, out), "not a str"),
     (lambda k, coef, out: k.add_token_decisions(k.TermTable(["a"]), ["a"], np.array([2]), (1, 1), coef[:1],
@@ -138,3 +141,11 @@ def test_arguments_that_do_not_fit_are_one_clear_error(call, message):
     coef, out = np.ones((3, 3)), np.zeros((1, 2))  # coef: the kernel's weights, an idf column and two themes
     with pytest.raises((ValueError, TypeError), match=message):
         call(kernel, coef, out)
+
+
+@needs_kernel
+def test_a_huge_ngram_range_allocates_for_the_n_grams_a_text_has():
+    out = np.zeros((1, 2))
+    kernel.add_text_decisions(kernel.TermTable(["a"]), [" ".join(["a"] * 64)], 1, (1, 2**58), np.ones((1, 3)),
+                              False, False, 2, out)
+    np.testing.assert_allclose(out, [[1.0, 1.0]], rtol=0, atol=1e-15)

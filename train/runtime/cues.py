@@ -112,7 +112,9 @@ def _compile(patterns: Sequence[str]) -> re.Pattern:
     tries them at word starts only, not at every position (the same matches, in the same order)."""
     parts, run = [], []
     for pattern in [*patterns, None]:
-        if pattern is not None and _starts_with_word_character(pattern):
+        # a pattern that sets its own boundaries (\b...) keeps them: in a run it would gain a
+        # trailing \b that it may not have
+        if pattern is not None and not pattern.startswith(r"\b") and _starts_with_word_character(pattern):
             run.append(pattern)
             continue
         if run:
@@ -269,16 +271,18 @@ class _Theme:
         (None: no pattern), that of those tried everywhere (None: none), and the others, each
         compiled alone with its literals' bits."""
         key = (kind, mask & self._own[kind])
-        if key not in self._plans:
+        plan = self._plans.get(key)  # one read: another thread may clear the plans at any time
+        if plan is None:
             if len(self._plans) >= 4096:  # bounded: texts bring few sets of a theme's literals
                 self._plans.clear()
             chosen = [(source, needs, begins) for source, needs, begins
                       in zip(self.sources[kind], self._masks[kind], self._begins[kind]) if needs is None or needs & mask]
             everywhere = [source for source, _, begins in chosen if not begins]
-            self._plans[key] = (_compile([source for source, _, _ in chosen]) if chosen else None,
-                                _compile(everywhere) if everywhere else None,
-                                [(_compile([source]), needs) for source, needs, begins in chosen if begins])
-        return self._plans[key]
+            plan = (_compile([source for source, _, _ in chosen]) if chosen else None,
+                    _compile(everywhere) if everywhere else None,
+                    [(_compile([source]), needs) for source, needs, begins in chosen if begins])
+            self._plans[key] = plan
+        return plan
 
     def _matches(self, plan: tuple, text: str, found: list[tuple[int, int]]) -> bool:
         """Whether a pattern of the plan matches ``text``, given (end, bit) of each literal found."""
@@ -346,8 +350,9 @@ class Cues:
             raise ModelFileError(f"cue set {cue_set!r} has no cues for {', '.join(unknown)}")
         self.themes = list(themes)
         self._rules = [_Theme(patterns[t]["positive"], patterns[t]["negative"]) for t in self.themes]
-        literals = sorted({literal for rule in self._rules for needs in (rule.positive_needs, rule.negative_needs)
-                           for literal in needs or ()})
+        # every pattern's literals: a theme with an ungated pattern still gates its others
+        literals = sorted({literal for rule in self._rules for per_pattern in rule.literals.values()
+                           for needs in per_pattern for literal in needs or ()})
         bit = {literal: 1 << i for i, literal in enumerate(literals)}
         for rule in self._rules:
             rule.number_literals(bit)

@@ -255,7 +255,7 @@ static int add_runs(const int64_t *places, const Py_ssize_t *counts, Py_ssize_t 
             int64_t u = places[j];
             for (int64_t k = bound[u]; k < bound[u + 1]; k++) {
                 int64_t column = flat32 ? (int64_t)flat32[k] : index_at(flat, k);
-                if (column >= w->width) {  /* the caller discards out on an error */
+                if (column < 0 || column >= w->width) {  /* the caller discards out on an error */
                     *error = "a column is out of range";
                     goto done;
                 }
@@ -410,11 +410,15 @@ static PyTypeObject TermTableType = {
    for each lookup in turn is most of the time otherwise. */
 static int add_spans(const TermTable *table, const Span *spans, const Py_ssize_t *counts, Py_ssize_t n_texts,
                      Py_ssize_t min_n, Py_ssize_t max_n, const Weights *w, const char **error) {
-    Py_ssize_t n_tokens = 0, longest = 0;
+    Py_ssize_t n_tokens = 0, longest = 0;  /* longest: the most n-grams a text has */
     for (Py_ssize_t i = 0; i < n_texts; i++) {
-        n_tokens += counts[i];
-        if (counts[i] * (max_n - min_n + 1) > longest)
-            longest = counts[i] * (max_n - min_n + 1);
+        Py_ssize_t count = counts[i], top = max_n < count ? max_n : count, sizes = top - min_n + 1;
+        n_tokens += count;
+        if (sizes > 0) {  /* (count - n + 1) n-grams of each size n from min_n to top */
+            Py_ssize_t grams = sizes * (count + 1) - (min_n + top) * sizes / 2;
+            if (grams > longest)
+                longest = grams;
+        }
     }
     Table t = {0};
     size_t some = (size_t)(n_tokens ? n_tokens : 1), grams = (size_t)(longest ? longest : 1);
