@@ -14,9 +14,9 @@ so loading it can never run code; every file is checked against its SHA-256 in t
 from __future__ import annotations
 
 import math
-from functools import cached_property
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from functools import cached_property
 from itertools import chain, compress, repeat
 from pathlib import Path
 
@@ -27,10 +27,9 @@ from train.runtime.analyzers import (TOKEN_PATTERNS, build_analyzer, build_prepr
 from train.runtime.cues import Cues
 from train.runtime.errors import ModelFileError
 from train.runtime.gram_columns import TokenColumns, WordColumns, WordSums, run_sums
+from train.runtime.kernel import tfidf as kernel  # None where it was not built: the NumPy path
 from train.runtime.model_folder import read_model_folder
 from train.runtime.normalise import NORMALISATION, normalise_text
-
-from train.runtime.kernel import tfidf as kernel  # None where it was not built: the NumPy path
 
 URI_SCHEMES = "theme_classifier.model_uris"  # entry points: URI scheme -> function(uri) -> local folder
 BATCH_CHUNK = 4096  # sentences vectorised together
@@ -274,11 +273,12 @@ class _Block:
         return Rows(), colliding
 
     def _one_text_decision(self) -> Callable[[str], list[float] | None]:
-        """This block's share of each theme's log-odds for one text (None: no feature present).
+        """``decision_of_one`` on the NumPy path: this block's share of each theme's log-odds for
+        one text (None: no feature present).
 
-        With the C kernel, one call of it. Without, plain Python over the term rows: for one
-        short sentence of words NumPy's per-call cost outweighs the arithmetic. Character
-        n-grams are ten times as many: there the word cache and a few NumPy calls win."""
+        Plain Python over the term rows: for one short sentence of words NumPy's per-call
+        cost outweighs the arithmetic. Character n-grams are ten times as many: there the
+        word cache and a few NumPy calls win."""
         l1 = self.norm == "l1"
 
         def shares(sums: list[float]) -> list[float] | None:
@@ -335,7 +335,6 @@ class _Block:
             return [x / scale for x in sums[1:]]
 
         return one
-
 
     def _one_text_in_c(self) -> Callable[[str, np.ndarray], None]:
         """``add_one``: add this block's share for one text to ``out`` (1 x themes), by the C kernel."""
